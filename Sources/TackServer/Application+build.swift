@@ -1,0 +1,182 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import NIOCore
+import OpenAPIHummingbird
+import PostgresNIO
+import Prometheus
+import SQLKit
+import ServiceLifecycle
+import TackAPI
+
+/// The running parts of Tack, wired from a configuration: database → stores → services →
+/// routers. Tests build it with a test clock and run it in-process.
+public struct TackServerParts: Sendable {
+    public let database: Database
+    public let hub: any Hub
+    let auth: AuthService
+    let directory: DirectoryService
+    let invitations: InvitationService
+    let migrator: Migrator
+    /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
+    let services: [any Service]
+}
+
+/// Prometheus metrics for the whole process (swift-metrics allows one bootstrap per process).
+enum Observability {
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+}
+
+/// Opens the database and builds the services, without starting anything.
+public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .live, logger: Logger) throws -> TackServerParts {
+    let driver: any DatabaseDriver
+    var services: [any Service] = []
+    if let url = configuration.databaseURL {
+        let client = PostgresClient(configuration: try PostgresDriver.configuration(from: url), backgroundLogger: logger)
+        services.append(client)
+        driver = PostgresDriver(client: client, logger: logger)
+    } else {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        driver = try SQLiteDriver(path: configuration.sqlitePath, synchronousFull: configuration.sqliteSynchronousFull, logger: logger)
+    }
+    let database = Database(driver: MeasuredDriver(base: driver))
+    let hub = LocalHub()
+    let transactor = Transactor(database: database, hub: hub, clock: clock)
+    let log = EventLogStore()
+    let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock)
+    let directory = DirectoryService(transactor: transactor, log: log, clock: clock)
+    let invitations = InvitationService(directory: directory, clock: clock)
+    services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
+    return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations,
+                           migrator: Migrator(database: database, migrations: Schema.migrations, logger: logger),
+                           services: services)
+}
+
+/// Builds the HTTP application: the OpenAPI handlers behind the platform middleware, the web
+/// app's files, and the WebSocket channel.
+public func buildApplication(_ configuration: TackConfiguration, parts: TackServerParts, logger: Logger,
+                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware(secureCookies: configuration.secureCookies))
+    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: FileMiddleware(configuration.resolvedPublicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
+                                          searchForIndexHtml: true, logger: logger))
+    router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+    router.add(middleware: AuthMiddleware(auth: parts.auth, secureCookies: configuration.secureCookies))
+    router.get("/openapi.yaml") { _, _ -> Response in
+        guard let url = TackAPIResources.specURL, let data = FileManager.default.contents(atPath: url.path) else {
+            throw AppError.notFound("OpenAPI document")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+    let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations,
+                             database: parts.database, prometheus: Observability.registry,
+                             secureCookies: configuration.secureCookies)
+    try handler.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: []))
+
+    let socket = RealtimeSocket(hub: parts.hub, database: parts.database, log: EventLogStore(),
+                                memberships: { [directory = parts.directory] in try await directory.membershipRoles($0) })
+    let socketRouter = Router(context: SocketRequestContext.self)
+    socketRouter.add(middleware: SocketAuthMiddleware(auth: parts.auth))
+    socketRouter.ws("/api/v1/events") { inbound, outbound, context in
+        guard let identity = context.requestContext.identity else { return }
+        try await socket.run(identity: identity, inbound: inbound, outbound: outbound, logger: context.logger)
+    }
+
+    var app = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: socketRouter, configuration: .init(ws: .init(maxFrameSize: 1 << 16))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        services: parts.services,
+        onServerRunning: onServerRunning,
+        logger: logger)
+    let migrator = parts.migrator
+    app.beforeServerStarts { try await migrator.migrate() }
+    return app
+}
+
+/// Closes every WebSocket with 1001 ("going away") when the server is asked to stop, before the
+/// HTTP server drains.
+struct RealtimeShutdownService: Service {
+    let hub: any Hub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        hub.closeAll(code: 1001, reason: "server shutting down")
+    }
+}
+
+/// Periodic clean-up: expired sessions, idempotency keys and old events.
+struct MaintenanceService: Service {
+    let database: Database
+    let auth: AuthService
+    let log: EventLogStore
+    let clock: WallClock
+    let logger: Logger
+    var interval: Duration = .seconds(3600)
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            // Wait one interval first: migrations run as the server starts.
+            while true {
+                try await Task.sleep(for: interval)
+                await runOnce()
+            }
+        }
+    }
+
+    func runOnce() async {
+            do {
+                try await auth.deleteExpiredSessions()
+                let now = clock.now()
+                try await database.write { db in
+                    try await IdempotencyStore().deleteExpired(db, now: now)
+                    try await log.deleteExpired(db, now: now)
+                }
+            } catch {
+                logger.error("maintenance failed", metadata: ["error": "\(error)"])
+            }
+    }
+}
+
+/// Records how long database work waits and runs (`tack_db_*` metrics).
+struct MeasuredDriver: DatabaseDriver {
+    let base: any DatabaseDriver
+    var engine: SQLEngine { base.engine }
+    private static let reads = Timer(label: "tack_db_read_seconds")
+    private static let writes = Timer(label: "tack_db_transaction_seconds")
+    private static let failures = Counter(label: "tack_db_transaction_failures_total")
+
+    func read<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        let start = ContinuousClock.now
+        defer { Self.reads.recordInterval(since: start) }
+        return try await base.read(body)
+    }
+
+    func transaction<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        let start = ContinuousClock.now
+        defer { Self.writes.recordInterval(since: start) }
+        do { return try await base.transaction(body) } catch {
+            Self.failures.increment()
+            throw error
+        }
+    }
+
+    func ping() async throws { try await base.ping() }
+}
+
+extension Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}

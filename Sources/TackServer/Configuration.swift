@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+
+/// Everything `tack serve` can be told, from flags or `TACK_*` environment variables.
+public struct TackConfiguration: Sendable {
+    /// Address to listen on (`TACK_HOST`).
+    public var host = "127.0.0.1"
+    /// Port to listen on (`TACK_PORT`); 0 picks a free one.
+    public var port = 8080
+    /// Where the SQLite database and files live (`TACK_DATA_DIR`).
+    public var dataDirectory = "./tack-data"
+    /// `postgres://…` to use PostgreSQL instead of SQLite (`TACK_DATABASE_URL`).
+    public var databaseURL: String?
+    /// The web app's folder (`TACK_PUBLIC_DIR`); by default the `Public` folder of the source tree.
+    public var publicDirectory: String?
+    /// Largest request body in bytes (`TACK_MAX_BODY_BYTES`).
+    public var maxBodyBytes = 8 * 1024 * 1024
+    /// bcrypt cost (`TACK_BCRYPT_COST`).
+    public var bcryptCost: UInt8 = 10
+    /// Mark cookies Secure: set when Tack is served over HTTPS (`TACK_SECURE_COOKIES=1`).
+    public var secureCookies = false
+    /// SQLite `synchronous=FULL`, surviving power loss, not only crashes (`TACK_SQLITE_SYNC=full`).
+    public var sqliteSynchronousFull = false
+    /// Log level (`TACK_LOG_LEVEL`): trace, debug, info, notice, warning, error.
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Reads the `TACK_*` variables over the defaults.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TackConfiguration {
+        var c = TackConfiguration()
+        if let v = environment["TACK_HOST"], !v.isEmpty { c.host = v }
+        if let v = environment["TACK_PORT"], !v.isEmpty {
+            guard let port = Int(v), (0...65535).contains(port) else { throw ConfigurationError("TACK_PORT must be a port number") }
+            c.port = port
+        }
+        if let v = environment["TACK_DATA_DIR"], !v.isEmpty { c.dataDirectory = v }
+        if let v = environment["TACK_DATABASE_URL"], !v.isEmpty { c.databaseURL = v }
+        if let v = environment["TACK_PUBLIC_DIR"], !v.isEmpty { c.publicDirectory = v }
+        if let v = environment["TACK_MAX_BODY_BYTES"], !v.isEmpty {
+            guard let n = Int(v), n > 0 else { throw ConfigurationError("TACK_MAX_BODY_BYTES must be a positive number") }
+            c.maxBodyBytes = n
+        }
+        if let v = environment["TACK_BCRYPT_COST"], !v.isEmpty {
+            guard let n = UInt8(v), (4...31).contains(n) else { throw ConfigurationError("TACK_BCRYPT_COST must be 4 to 31") }
+            c.bcryptCost = n
+        }
+        if let v = environment["TACK_SECURE_COOKIES"] { c.secureCookies = ["1", "true", "yes"].contains(v.lowercased()) }
+        if let v = environment["TACK_SQLITE_SYNC"] { c.sqliteSynchronousFull = v.lowercased() == "full" }
+        if let v = environment["TACK_LOG_LEVEL"], !v.isEmpty {
+            guard let level = Logger.Level(rawValue: v.lowercased()) else { throw ConfigurationError("TACK_LOG_LEVEL must be trace, debug, info, notice, warning or error") }
+            c.logLevel = level
+        }
+        return c
+    }
+
+    /// The web app's folder to serve.
+    var resolvedPublicDirectory: String {
+        if let publicDirectory { return publicDirectory }
+        if FileManager.default.fileExists(atPath: "Public/index.html") { return "Public" }
+        // Sources/TackServer/Configuration.swift → the repository's Public folder.
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Public").path
+    }
+
+    /// The SQLite database file.
+    var sqlitePath: String { URL(fileURLWithPath: dataDirectory).appendingPathComponent("tack.sqlite").path }
+}

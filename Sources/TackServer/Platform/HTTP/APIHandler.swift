@@ -1,0 +1,57 @@
+import Foundation
+import Metrics
+import OpenAPIRuntime
+import Prometheus
+import TackAPI
+import Tagged
+
+/// Implements the generated `APIProtocol`: one method per operation of `openapi.yaml`. Each
+/// feature's controller file extends it with that feature's operations; they validate input,
+/// call the feature's service and map its values to the API's schemas.
+struct APIHandler: APIProtocol {
+    let auth: AuthService
+    let directory: DirectoryService
+    let invitations: InvitationService
+    let database: Database
+    let prometheus: PrometheusCollectorRegistry
+    let secureCookies: Bool
+
+    /// The caller's identity, or 401.
+    func identity() throws -> Identity { try RequestScope.current.requireIdentity() }
+
+    // MARK: System
+
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        .ok(.init(body: .plainText("ok")))
+    }
+
+    func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
+        do {
+            try await database.ping()
+        } catch {
+            throw AppError(.serviceUnavailable, "database_unavailable", "The database does not answer.")
+        }
+        return .ok(.init(body: .plainText("ready")))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16_384)
+        prometheus.emit(into: &buffer)
+        return .ok(.init(body: .plainText(HTTPBody(buffer))))
+    }
+
+    func openEventStream(_ input: Operations.OpenEventStream.Input) async throws -> Operations.OpenEventStream.Output {
+        _ = try identity()
+        throw AppError(.upgradeRequired, "upgrade_required", "Open this URL as a WebSocket.")
+    }
+}
+
+/// Parses a path or query identifier, or 400 (the identifier is malformed) — never a database lookup.
+func parseID<Tag>(_ text: String, _ field: String) throws -> Tagged<Tag, UUID> {
+    guard let id = Tagged<Tag, UUID>(string: text) else {
+        throw AppError(.badRequest, "invalid_id", "\(field) is not a valid identifier.",
+                       errors: [FieldProblem(field: field, code: "invalid_id", message: "Not a valid identifier.")])
+    }
+    return id
+}

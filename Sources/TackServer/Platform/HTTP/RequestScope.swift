@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import Synchronization
+
+/// Who is calling: the person and the session they authenticated with.
+public struct Identity: Sendable, Equatable {
+    public var userID: User.ID
+    public var sessionHash: String
+    public var kind: SessionKind
+}
+
+/// What an API handler knows about its request beyond its typed input. `AuthMiddleware` sets it
+/// as a task-local value around the generated OpenAPI handlers, which see only typed input.
+struct RequestScope: Sendable {
+    @TaskLocal static var current = RequestScope()
+
+    var identity: Identity?
+    /// The client's address (the TCP peer), for rate limits.
+    var clientAddress: String = "unknown"
+    /// Whether cookies must be marked Secure (TLS in front of Tack).
+    var secureCookies = false
+    /// Set-Cookie values the handler wants on its response. (The OpenAPI runtime escapes header
+    /// values it serialises, so cookies travel this way and `AuthMiddleware` adds them.)
+    var cookies = ResponseCookies()
+
+    /// The signed-in caller, or 401.
+    func requireIdentity() throws -> Identity {
+        guard let identity else { throw AppError.unauthenticated() }
+        return identity
+    }
+}
+
+/// The request context of Tack's HTTP router: Hummingbird's storage plus the peer address.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// Bodies are limited by `BodyLimitMiddleware`, which answers with a problem document.
+    public var maxUploadSize: Int { .max }
+}
+
+/// The request context of the WebSocket upgrade router.
+public struct SocketRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<SocketRequestContext>
+    public let remoteAddress: String
+    /// Set by the upgrade check.
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+/// Cookies to set on the current response.
+final class ResponseCookies: Sendable {
+    private let values = Mutex<[String]>([])
+    func set(_ cookie: String) { values.withLock { $0.append(cookie) } }
+    var all: [String] { values.withLock { $0 } }
+}

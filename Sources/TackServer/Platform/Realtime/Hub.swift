@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+
+/// Delivers events to connected clients. Services publish only through a `Hub`, and only after
+/// their transaction committed. This in-process hub serves one node; a PostgreSQL-backed hub for
+/// several nodes will carry messages between nodes and deliver them through the same fan-out.
+public protocol Hub: Sendable {
+    /// Delivers messages, in order, to every connection in their audience.
+    func publish(_ messages: [HubMessage]) async
+    func register(_ connection: RealtimeConnection)
+    func unregister(_ connection: RealtimeConnection)
+    /// Closes every connection (server shutdown).
+    func closeAll(code: UInt16, reason: String)
+    /// Open connections on this node.
+    var connectionCount: Int { get }
+}
+
+/// Routes messages to this node's connections, indexed by person, organisation and session so a
+/// message touches only the connections in its audience.
+public final class LocalHub: Hub {
+    private struct Registry: ~Copyable {
+        var all: [ObjectIdentifier: RealtimeConnection] = [:]
+        var byUser: [User.ID: [ObjectIdentifier: RealtimeConnection]] = [:]
+        var byOrg: [Organization.ID: [ObjectIdentifier: RealtimeConnection]] = [:]
+    }
+    private let registry = Mutex(Registry())
+
+    public init() {}
+
+    public var connectionCount: Int { registry.withLock { $0.all.count } }
+
+    public func register(_ connection: RealtimeConnection) {
+        let key = ObjectIdentifier(connection)
+        registry.withLock { r in
+            r.all[key] = connection
+            r.byUser[connection.userID, default: [:]][key] = connection
+            for org in connection.organizations { r.byOrg[org, default: [:]][key] = connection }
+        }
+    }
+
+    public func unregister(_ connection: RealtimeConnection) {
+        let key = ObjectIdentifier(connection)
+        registry.withLock { r in
+            r.all[key] = nil
+            r.byUser[connection.userID]?[key] = nil
+            if r.byUser[connection.userID]?.isEmpty == true { r.byUser[connection.userID] = nil }
+            for org in connection.organizations {
+                r.byOrg[org]?[key] = nil
+                if r.byOrg[org]?.isEmpty == true { r.byOrg[org] = nil }
+            }
+        }
+    }
+
+    public func publish(_ messages: [HubMessage]) async {
+        for message in messages { deliver(message) }
+    }
+
+    private func deliver(_ message: HubMessage) {
+        let targets: [RealtimeConnection] = registry.withLock { r in
+            if let change = message.membershipChange {
+                // Start or stop routing the organisation's events to the person's connections.
+                for (key, connection) in r.byUser[change.userID] ?? [:] {
+                    connection.apply(change)
+                    if change.isAdmin == nil {
+                        r.byOrg[change.orgID]?[key] = nil
+                    } else {
+                        r.byOrg[change.orgID, default: [:]][key] = connection
+                    }
+                }
+            }
+            switch message.audience {
+            case .organization(let org), .organizationAdmins(let org):
+                var targets = Array((r.byOrg[org] ?? [:]).values)
+                // A person who just left still gets the change applied to their connection state.
+                if let change = message.membershipChange, change.isAdmin == nil {
+                    targets += (r.byUser[change.userID] ?? [:]).values
+                }
+                return targets
+            case .user(let user):
+                return Array((r.byUser[user] ?? [:]).values)
+            case .session(let hash):
+                return r.all.values.filter { $0.sessionHash == hash }
+            }
+        }
+        for connection in targets { connection.offer(message) }
+    }
+
+    public func closeAll(code: UInt16, reason: String) {
+        let all = registry.withLock { Array($0.all.values) }
+        for connection in all { connection.close(code: code, reason: reason) }
+    }
+}
+
+/// One client's WebSocket as the hub sees it: a bounded queue of outgoing payloads guarded by
+/// its `RealtimeSessionState`.
+public final class RealtimeConnection: Sendable {
+    let userID: User.ID
+    let sessionHash: String
+    private let state: Mutex<RealtimeSessionState>
+    private let continuation: AsyncStream<HubMessage.Payload>.Continuation
+    /// What the connection's writer sends, in order.
+    let outgoing: AsyncStream<HubMessage.Payload>
+    private let overflowed = Atomic<Bool>(false)
+
+    init(state: RealtimeSessionState) {
+        userID = state.userID
+        sessionHash = state.sessionHash
+        self.state = Mutex(state)
+        // The stream itself is bounded too: a client that stops reading overflows it.
+        (outgoing, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(state.limit))
+    }
+
+    /// The organisations whose events this connection receives.
+    var organizations: [Organization.ID] { state.withLock { Array($0.memberships.keys) } }
+
+    /// Whether the client fell too far behind and must be closed with 4008.
+    var didOverflow: Bool { overflowed.load(ordering: .relaxed) }
+
+    /// Offers a message from the hub; never blocks.
+    func offer(_ message: HubMessage) {
+        state.withLock { s in
+            switch s.offer(message) {
+            case .drop, .buffer: break
+            case .send(let payload): enqueue(payload)
+            case .overflow: overflow()
+            }
+        }
+    }
+
+    /// Sends a message of the connection's own (hello, replay, resumed) ahead of held events.
+    func send(_ payload: HubMessage.Payload) {
+        enqueue(payload)
+    }
+
+    func beginResume() { state.withLock { $0.beginResume() } }
+
+    func finishResume(replayedUpTo: [Organization.ID: Int64]) {
+        state.withLock { s in
+            for payload in s.finishResume(replayedUpTo: replayedUpTo) { enqueue(payload) }
+        }
+    }
+
+    func apply(_ change: MembershipChange) { state.withLock { $0.apply(change) } }
+
+    func stopWaitingForResume() {
+        state.withLock { s in
+            for payload in s.stopWaitingForResume() { enqueue(payload) }
+        }
+    }
+
+    func access(to org: Organization.ID) -> (member: Bool, admin: Bool) { state.withLock { $0.access(to: org) } }
+
+    func close(code: UInt16, reason: String) {
+        enqueue(.close(code: code, reason: reason))
+    }
+
+    /// Ends the outgoing stream (the connection is gone).
+    func finish() { continuation.finish() }
+
+    private func enqueue(_ payload: HubMessage.Payload) {
+        if case .dropped = continuation.yield(payload) { overflow() }
+    }
+
+    private func overflow() {
+        overflowed.store(true, ordering: .relaxed)
+        continuation.finish()
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import NIOWebSocket
+
+/// Authenticates a WebSocket upgrade: only signed-in people from this site get a socket. A
+/// refused upgrade falls through to the HTTP router, which answers 401 or 426.
+struct SocketAuthMiddleware: RouterMiddleware {
+    typealias Context = SocketRequestContext
+    let auth: AuthService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let (identity, viaCookie) = try? await AuthMiddleware.authenticate(request, auth: auth), let identity else {
+            return Response(status: .unauthorized)
+        }
+        if viaCookie {
+            // Browsers send cookies with cross-site WebSocket handshakes; only our own pages may use them.
+            do { try AuthMiddleware.checkOrigin(request) } catch { return Response(status: .forbidden) }
+        }
+        var context = context
+        context.identity = identity
+        return try await next(request, context)
+    }
+}
+
+/// Runs one client's WebSocket session: hello, resume from the log, then live events, with a
+/// bounded send queue (see `docs/events.md`).
+struct RealtimeSocket: Sendable {
+    let hub: any Hub
+    let database: Database
+    let log: EventLogStore
+    /// The organisations a person belongs to and whether they administer each.
+    let memberships: @Sendable (User.ID) async throws -> [Organization.ID: Bool]
+    var queueLimit = 1024
+    /// How long the server holds live events waiting for the client's first `resume`.
+    var resumeWait: Duration = .seconds(10)
+    var replayLimit = 5000
+
+    private static let openConnections = Gauge(label: "tack_websocket_connections")
+
+    func run(identity: Identity, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        let roles = try await memberships(identity.userID)
+        let connection = RealtimeConnection(state: RealtimeSessionState(
+            userID: identity.userID, sessionHash: identity.sessionHash, memberships: roles, limit: queueLimit))
+        hub.register(connection)
+        Self.openConnections.record(hub.connectionCount)
+        defer {
+            hub.unregister(connection)
+            connection.finish()
+            Self.openConnections.record(hub.connectionCount)
+        }
+        connection.send(.event(json: #"{"type":"hello","data":{"userId":"\#(identity.userID.string)","connectionId":"\#(UUID().uuidString.lowercased())","pingInterval":30}}"#))
+
+        enum Ended { case writer, reader, timer }
+        try await withThrowingTaskGroup(of: Ended.self) { group in
+            group.addTask {
+                for await payload in connection.outgoing {
+                    switch payload {
+                    case .event(let json):
+                        try await outbound.write(.text(json))
+                    case .close(let code, let reason):
+                        try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
+                        return .writer
+                    }
+                }
+                if connection.didOverflow {
+                    logger.info("closing a WebSocket whose client does not keep up")
+                    try await outbound.close(WebSocketErrorCode(codeNumber: 4008), reason: "send queue overflow")
+                }
+                return .writer
+            }
+            group.addTask {
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    guard case .text(let text) = message, let request = ClientMessage(text) else {
+                        try await outbound.close(WebSocketErrorCode(codeNumber: 4400), reason: "unknown message")
+                        return .reader
+                    }
+                    switch request {
+                    case .ping: connection.send(.event(json: #"{"type":"pong"}"#))
+                    case .resume(let cursors): try await resume(connection, cursors: cursors)
+                    }
+                }
+                return .reader
+            }
+            group.addTask {
+                try await Task.sleep(for: resumeWait)
+                // A client that never asks to resume gets live events from now on.
+                connection.stopWaitingForResume()
+                return .timer
+            }
+            while let ended = try await group.next() {
+                if ended != .timer { break }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Answers a `resume`: the events after each cursor from the log (or `resync`), then
+    /// `resumed`, then the live events held meanwhile.
+    private func resume(_ connection: RealtimeConnection, cursors: [String: Int64]) async throws {
+        connection.beginResume()
+        var replayed: [Organization.ID: Int64] = [:]
+        for (key, cursor) in cursors {
+            guard let org = Organization.ID(string: key), cursor >= 0 else { continue }
+            let access = connection.access(to: org)
+            guard access.member else { continue }
+            let replay = try await database.read { db in
+                try await log.fetchEvents(db, org: org, after: cursor, limit: replayLimit, isAdmin: access.admin)
+            }
+            switch replay {
+            case .events(let events, let latest):
+                for event in events { connection.send(.event(json: event.envelope)) }
+                replayed[org] = max(latest, events.last?.seq ?? 0)
+            case .resync(let latest):
+                connection.send(.event(json: #"{"type":"resync","org":"\#(org.string)","data":{"latestSeq":\#(latest)}}"#))
+                replayed[org] = latest
+            }
+        }
+        let summary = replayed.map { #""\#($0.key.string)":\#($0.value)"# }.sorted().joined(separator: ",")
+        connection.send(.event(json: #"{"type":"resumed","data":{"cursors":{\#(summary)}}}"#))
+        connection.finishResume(replayedUpTo: replayed)
+    }
+}
+
+/// What a client may send.
+enum ClientMessage: Equatable {
+    case ping
+    case resume(cursors: [String: Int64])
+
+    init?(_ text: String) {
+        struct Envelope: Decodable {
+            var type: String
+            var cursors: [String: Int64]?
+        }
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(text.utf8)) else { return nil }
+        switch envelope.type {
+        case "ping": self = .ping
+        case "resume": self = .resume(cursors: envelope.cursors ?? [:])
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import Tagged
+
+// Typed identifiers: `Tagged<Member, UUID>` can never be passed where `Tagged<User, UUID>` is
+// expected. They are stored as native UUIDs on PostgreSQL and as upper-case text on SQLite.
+
+extension Tagged: UUIDRepresentable where RawValue == UUID {
+    var uuid: UUID { rawValue }
+}
+
+extension Tagged where RawValue == UUID {
+    /// A fresh random identifier.
+    static func random() -> Self { Self(rawValue: UUID()) }
+
+    /// Parses an identifier from the API (any case); nil if it is not a UUID.
+    init?(string: String) {
+        guard let uuid = UUID(uuidString: string) else { return nil }
+        self.init(rawValue: uuid)
+    }
+
+    /// The identifier as the API shows it: lower-case.
+    var string: String { rawValue.uuidString.lowercased() }
+}
+
+extension Tagged: @retroactive PostgresThrowingDynamicTypeEncodable, @retroactive PostgresDynamicTypeEncodable,
+    @retroactive PostgresEncodable, @retroactive PostgresNonThrowingEncodable where RawValue == UUID {
+    public static var psqlType: PostgresDataType { UUID.psqlType }
+    public static var psqlFormat: PostgresFormat { UUID.psqlFormat }
+    public func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        rawValue.encode(into: &byteBuffer, context: context)
+    }
+}
+
+extension Tagged: @retroactive PostgresDecodable where RawValue == UUID {
+    public init<JSONDecoder: PostgresJSONDecoder>(
+        from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat, context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
+        self.init(rawValue: try UUID(from: &buffer, type: type, format: format, context: context))
+    }
+}
