@@ -84,7 +84,8 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
     try handler.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: []))
 
     let socket = RealtimeSocket(hub: parts.hub, database: parts.database, log: EventLogStore(),
-                                memberships: { [directory = parts.directory] in try await directory.membershipRoles($0) })
+                                memberships: { [directory = parts.directory] in try await directory.membershipRoles($0) },
+                                queueLimit: configuration.socketQueueLimit)
     let socketRouter = Router(context: SocketRequestContext.self)
     socketRouter.add(middleware: SocketAuthMiddleware(auth: parts.auth))
     socketRouter.ws("/api/v1/events") { inbound, outbound, context in

@@ -23,6 +23,8 @@ public struct TackConfiguration: Sendable {
     public var sqliteSynchronousFull = false
     /// Log level (`TACK_LOG_LEVEL`): trace, debug, info, notice, warning, error.
     public var logLevel: Logger.Level = .info
+    /// Messages queued for one WebSocket before its client counts as too slow (closed with 4008).
+    public var socketQueueLimit = 1024
 
     public init() {}
 

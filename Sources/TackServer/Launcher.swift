@@ -64,18 +64,13 @@ public enum Tack {
     }
 
     /// Runs `body` while the database's own services (the PostgreSQL pool) run.
-    static func withDatabaseServices(_ parts: TackServerParts, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    static func withDatabaseServices<R: Sendable>(_ parts: TackServerParts, _ body: @Sendable () async throws -> R) async throws -> R {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in parts.services where !(service is MaintenanceService) {
                 group.addTask { try await service.run() }
             }
-            do {
-                try await body()
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-            group.cancelAll()
+            defer { group.cancelAll() }
+            return try await body()
         }
     }
 

@@ -1,0 +1,125 @@
+import Foundation
+import SQLKit
+import Testing
+@testable import TackServer
+
+/// The SQL layer itself, on both engines: value round trips, transactions, errors, migrations.
+@Suite("Database")
+struct DatabaseTests {
+    @Test("values round-trip", arguments: Engine.all)
+    func roundTrip(engine: Engine) async throws {
+        try await withParts(engine) { parts, _ in
+            let db = parts.database
+            let user = User(id: .random(), name: "王小明 O'Brien", email: nil, phone: "+8613800000000", locale: "zh-CN",
+                            claimed: false, createdAt: Date(timeIntervalSince1970: 1_800_000_000.25))
+            try await db.write { tx in try await AccountStore().insertUser(tx, user, passwordHash: nil) }
+            let (read, hash) = try #require(try await db.read { tx in try await AccountStore().fetchUser(tx, id: user.id) })
+            #expect(hash == nil)
+            #expect(read.id == user.id)
+            #expect(read.name == user.name)
+            #expect(read.email == nil)
+            #expect(read.phone == user.phone)
+            #expect(abs(read.createdAt.timeIntervalSince(user.createdAt)) < 0.001)
+        }
+    }
+
+    @Test("a transaction that throws changes nothing", arguments: Engine.all)
+    func rollback(engine: Engine) async throws {
+        try await withParts(engine) { parts, _ in
+            struct Boom: Error {}
+            let user = User(id: .random(), name: "A", email: "a@example.com", phone: nil, locale: nil, claimed: true, createdAt: Date())
+            await #expect(throws: Boom.self) {
+                try await parts.database.write { tx in
+                    try await AccountStore().insertUser(tx, user, passwordHash: "x")
+                    throw Boom()
+                }
+            }
+            let found = try await parts.database.read { tx in try await AccountStore().fetchUser(tx, id: user.id) }
+            #expect(found == nil)
+        }
+    }
+
+    @Test("unique violations are recognised on both engines", arguments: Engine.all)
+    func uniqueViolation(engine: Engine) async throws {
+        try await withParts(engine) { parts, _ in
+            let a = User(id: .random(), name: "A", email: "same@example.com", phone: nil, locale: nil, claimed: true, createdAt: Date())
+            var b = a
+            b.id = .random()
+            try await parts.database.write { tx in try await AccountStore().insertUser(tx, a, passwordHash: nil) }
+            do {
+                try await parts.database.write { tx in try await AccountStore().insertUser(tx, b, passwordHash: nil) }
+                Issue.record("a duplicate e-mail address was accepted")
+            } catch {
+                #expect(DatabaseErrors.isUniqueViolation(error))
+            }
+        }
+    }
+
+    @Test("concurrent transactions never lose an update", arguments: Engine.all)
+    func concurrentWrites(engine: Engine) async throws {
+        try await withParts(engine) { parts, _ in
+            let owner = User(id: .random(), name: "O", email: "o@example.com", phone: nil, locale: nil, claimed: true, createdAt: Date())
+            let org = Organization(id: .random(), name: "Org", kind: .company, createdAt: Date(), memberCount: 0, eventSeq: 0)
+            try await parts.database.write { tx in
+                try await AccountStore().insertUser(tx, owner, passwordHash: nil)
+                try await DirectoryStore().insertOrganization(tx, org, createdBy: owner.id)
+            }
+            let log = EventLogStore()
+            let seqs = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        try await parts.database.write { tx in
+                            try await log.append(tx, org: org.id, type: "test", adminsOnly: false, data: "{}", at: Date()).seq
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int64]()) { $0.append($1) }
+            }
+            #expect(seqs.sorted() == Array(1...40))
+        }
+    }
+
+    @Test("migrations apply once and are recorded", arguments: Engine.all)
+    func migrations(engine: Engine) async throws {
+        try await withParts(engine) { parts, _ in
+            let again = try await parts.migrator.migrate()
+            let version = try await parts.migrator.currentVersion()
+            #expect(again.isEmpty)
+            #expect(version == Schema.migrations.count)
+        }
+    }
+}
+
+/// What only the SQLite adapter does: its own value encoding and the writer/reader split.
+@Suite("SQLite adapter")
+struct SQLiteAdapterTests {
+    @Test func encodesValuesAsDocumented() throws {
+        let id = User.ID.random()
+        #expect(try SQLiteValueEncoding.value(of: id) == .text(id.rawValue.uuidString))
+        #expect(try SQLiteValueEncoding.value(of: true) == .integer(1))
+        #expect(try SQLiteValueEncoding.value(of: Date(timeIntervalSince1970: 2.5)) == .real(2.5))
+        #expect(try SQLiteValueEncoding.value(of: String?.none) == .null)
+        #expect(try SQLiteValueEncoding.value(of: Role.admin) == .text("admin"))
+        #expect(try SQLiteValueDecoding.decode(User.ID.self, from: .text(id.rawValue.uuidString.lowercased()), codingPath: []) == id)
+        #expect(try SQLiteValueDecoding.decode(Int?.self, from: .null, codingPath: []) == nil)
+        #expect(try SQLiteValueDecoding.decode(Bool.self, from: .integer(0), codingPath: []) == false)
+        #expect(throws: DecodingError.self) { try SQLiteValueDecoding.decode(Int.self, from: .text("x"), codingPath: []) }
+    }
+
+    @Test func readersSeeCommittedWritesAndCannotWrite() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID()).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let driver = try SQLiteDriver(path: path, readers: 2, logger: ScratchDatabase.logger)
+        try await driver.transaction { db in
+            try await db.raw("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").run()
+            try await db.raw("INSERT INTO t (v) VALUES (\(bind: "one"))").run()
+        }
+        let value = try await driver.read { db in try await db.raw("SELECT v FROM t").first(decodingColumn: "v", as: String.self) }
+        #expect(value == "one")
+        await #expect(throws: SQLiteError.self) {
+            try await driver.read { db in try await db.raw("INSERT INTO t (v) VALUES ('two')").run() }
+        }
+        let mode = try await driver.read { db in try await db.raw("PRAGMA journal_mode").first(decodingColumn: "journal_mode", as: String.self) }
+        #expect(mode == "wal")
+    }
+}
