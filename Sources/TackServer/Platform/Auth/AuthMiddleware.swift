@@ -56,10 +56,8 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// Refuses a request whose `Origin` names another site than the `Host` it was sent to.
     static func checkOrigin(_ request: Request) throws {
-        guard let origin = request.headers[.origin], origin != "null",
-              let host = request.head.authority
-        else { return }
-        guard let url = URL(string: origin), let originHost = url.host else {
+        guard let origin = request.headers[.origin] else { return }
+        guard origin != "null", let host = request.head.authority, let url = URL(string: origin), let originHost = url.host else {
             throw AppError(.forbidden, "csrf_failed", "The request comes from another site.")
         }
         let originAuthority = url.port.map { "\(originHost):\($0)" } ?? originHost
