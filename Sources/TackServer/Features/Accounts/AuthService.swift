@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import SQLKit
-import Synchronization
 
 /// Sign-up, sign-in, sessions and passwords.
 final class AuthService: Sendable {
@@ -12,9 +11,6 @@ final class AuthService: Sendable {
         var signInPerAccount = RateLimiter.Rule(limit: 10, window: 15 * 60)
         var signInPerAddress = RateLimiter.Rule(limit: 60, window: 15 * 60)
         var signUpPerAddress = RateLimiter.Rule(limit: 30, window: 60 * 60)
-        /// How long a verified session stays cached in memory: a session ended on another node
-        /// still works here for at most this long.
-        var cacheLifetime: TimeInterval = 30
     }
 
     private let transactor: Transactor
@@ -26,7 +22,6 @@ final class AuthService: Sendable {
     private let perAccount: RateLimiter
     private let perAddress: RateLimiter
     private let signUps: RateLimiter
-    private let cache = Mutex<[String: (identity: Identity, until: Date)]>([:])
 
     init(transactor: Transactor, hasher: PasswordHasher, clock: WallClock, limits: Limits = Limits()) {
         self.transactor = transactor
@@ -123,38 +118,27 @@ final class AuthService: Sendable {
             try await store.deleteSession(db, tokenHash: identity.sessionHash)
             for message in HubMessage.endSessions([identity.sessionHash]) { outbox.add(message) }
         }
-        forget([identity.sessionHash])
     }
 
     // MARK: Sessions
 
     /// The identity a session token stands for, or nil if it is unknown or expired.
-    /// Verified sessions are cached briefly; expiry slides forward at most once a day per session.
+    ///
+    /// Looked up on every request (one primary-key read on a reader connection) rather than
+    /// cached, so that signing out, a password change or an admin's reset ends a session at once
+    /// on every process and node. Expiry slides forward at most once a day per session.
     func authenticate(token: String) async throws -> Identity? {
         guard !token.isEmpty, token.count <= 200 else { return nil }
         let hash = Secrets.sha256(token)
         let now = clock.now()
-        if let cached = cache.withLock({ $0[hash] }), cached.until > now { return cached.identity }
         guard let session = try await database.read({ db in try await store.fetchSession(db, tokenHash: hash) }),
               session.expiresAt > now
-        else {
-            forget([hash])
-            return nil
-        }
+        else { return nil }
         let renewed = now.addingTimeInterval(limits.sessionIdleLifetime)
         if renewed.timeIntervalSince(session.expiresAt) > 86_400 {
             try await transactor.run { db, _ in try await store.extendSession(db, tokenHash: hash, expiresAt: renewed, now: now) }
         }
-        let identity = Identity(userID: session.userID, sessionHash: hash, kind: session.kind)
-        cache.withLock { cache in
-            if cache.count > 50_000 { cache.removeAll() }
-            cache[hash] = (identity, now.addingTimeInterval(limits.cacheLifetime))
-        }
-        return identity
-    }
-
-    private func forget(_ hashes: [String]) {
-        cache.withLock { cache in for hash in hashes { cache[hash] = nil } }
+        return Identity(userID: session.userID, sessionHash: hash, kind: session.kind)
     }
 
     // MARK: The signed-in person
@@ -183,13 +167,11 @@ final class AuthService: Sendable {
         else { throw AppError(.forbidden, "wrong_password", "The current password is wrong.") }
         let newHash = try await hasher.hash(new)
         let now = clock.now()
-        let ended = try await transactor.run { db, outbox in
+        try await transactor.run { db, outbox in
             try await store.updatePasswordHash(db, id: identity.userID, hash: newHash, now: now)
             let ended = try await store.deleteSessions(db, userID: identity.userID, keeping: identity.sessionHash)
             for message in HubMessage.endSessions(ended) { outbox.add(message) }
-            return ended
         }
-        forget(ended)
     }
 
     /// Sets a new password for a person (the `tack admin reset-password` command) and ends all

@@ -1,0 +1,177 @@
+"""Tests of the server as a process: graceful shutdown, crash durability, the command line.
+
+Each test starts its own `tack` (TACK_BIN) on a free port, on SQLite in a fresh data folder or,
+when TACK_TEST_DATABASE_URL is set, on that PostgreSQL database.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import websockets
+
+TACK_BIN = os.environ.get("TACK_BIN", "")
+DATABASE_URL = os.environ.get("TACK_TEST_DATABASE_URL", "")
+WORKDIR = os.environ.get("TACK_TEST_WORKDIR", tempfile.gettempdir())
+
+pytestmark = pytest.mark.skipif(not TACK_BIN, reason="set TACK_BIN to the tack executable")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One `tack serve` process; `restart()` keeps its data."""
+
+    def __init__(self):
+        self.data_dir = tempfile.mkdtemp(dir=WORKDIR, prefix="process-")
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        env = dict(os.environ, TACK_PORT=str(self.port), TACK_DATA_DIR=self.data_dir, TACK_DATABASE_URL=DATABASE_URL,
+                   TACK_BCRYPT_COST="4", TACK_LOG_LEVEL="warning")
+        self.process = subprocess.Popen([TACK_BIN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # The server prints its address once it listens and its database is migrated.
+        line = self.process.stdout.readline().decode()
+        assert "Tack is running at" in line, line
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        return self
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=30)
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        request = urllib.request.Request(self.base + path, method=method,
+                                         data=None if body is None else json.dumps(body).encode())
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", "Bearer " + token)
+        for k, v in (headers or {}).items():
+            request.add_header(k, v)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.fixture
+def server():
+    s = Server().start()
+    yield s
+    if s.process.poll() is None:
+        s.stop(signal.SIGKILL)
+
+
+def sign_up(server: Server) -> str:
+    status, body = server.call("POST", "/api/v1/auth/signup", {
+        "name": "Process test", "login": f"{uuid.uuid4().hex[:12]}@example.test", "password": "correct horse", "mode": "token"})
+    assert status == 201, body
+    return body["token"]
+
+
+def test_sigterm_closes_sockets_with_going_away_and_exits_cleanly(server):
+    token = sign_up(server)
+
+    async def scenario():
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/v1/events",
+                                      additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            await ws.send(json.dumps({"type": "resume", "cursors": {}}))
+            assert json.loads(await ws.recv())["type"] == "resumed"
+            server.process.send_signal(signal.SIGTERM)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), timeout=20)
+            return closed.value.rcvd.code if closed.value.rcvd else None
+
+    assert asyncio.run(scenario()) == 1001
+    assert server.process.wait(timeout=30) == 0
+
+
+def test_every_acknowledged_create_survives_kill_9(server):
+    token = sign_up(server)
+    status, created = server.call("POST", "/api/v1/orgs", {"name": "Crash test"}, token)
+    assert status == 201
+    org = created["organization"]["id"]
+    root = created["member"]["departmentIds"][0]
+    acknowledged = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    enough = threading.Event()
+
+    def writer(worker: int):
+        n = 0
+        while not stop.is_set():
+            name = f"w{worker}-{n}"
+            key = str(uuid.uuid4())
+            try:
+                status, body = server.call("POST", f"/api/v1/orgs/{org}/departments", {"name": name, "parentId": root},
+                                           token, headers={"Idempotency-Key": key})
+            except (urllib.error.URLError, ConnectionError, OSError):
+                return
+            if status == 201:
+                with lock:
+                    acknowledged.append(body["id"])
+                    if len(acknowledged) >= 200:
+                        enough.set()
+            n += 1
+
+    with ThreadPoolExecutor(8) as pool:
+        for w in range(8):
+            pool.submit(writer, w)
+        assert enough.wait(timeout=120), "the writers did not get 200 departments acknowledged"
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=30)
+        stop.set()
+
+    server.start()
+    status, listed = server.call("GET", f"/api/v1/orgs/{org}/departments", token=token)
+    assert status == 200
+    ids = [d["id"] for d in listed["items"]]
+    assert len(ids) == len(set(ids)), "no department is stored twice"
+    missing = set(acknowledged) - set(ids)
+    assert not missing, f"{len(missing)} acknowledged departments were lost"
+    # The event log has one event per stored department, without gaps.
+    status, events = server.call("GET", f"/api/v1/orgs/{org}/events?after=0&limit=1000", token=token)
+    seqs = [e["seq"] for e in events["items"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert sum(1 for e in events["items"] if e["type"] == "department.created") == len(ids) - 1
+
+
+def test_migrate_and_reset_password_commands(server):
+    token = sign_up(server)
+    status, me = server.call("GET", "/api/v1/me", token=token)
+    login = me["user"]["email"]
+    env = dict(os.environ, TACK_DATA_DIR=server.data_dir, TACK_DATABASE_URL=DATABASE_URL, TACK_BCRYPT_COST="4",
+               TACK_LOG_LEVEL="warning")
+    migrate = subprocess.run([TACK_BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "up to date" in migrate.stdout
+    reset = subprocess.run([TACK_BIN, "admin", "reset-password", "--login", login, "--password", "a new password"],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert reset.returncode == 0, reset.stderr
+    assert server.call("GET", "/api/v1/me", token=token)[0] == 401, "the old session ended"
+    status, _ = server.call("POST", "/api/v1/auth/signin", {"login": login, "password": "a new password", "mode": "token"})
+    assert status == 200
+    bad = subprocess.run([TACK_BIN, "admin", "reset-password", "--login", "nobody@example.test", "--password", "whatever1"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0
