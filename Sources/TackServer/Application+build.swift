@@ -35,6 +35,8 @@ enum Observability {
 
 /// Opens the database and builds the services, without starting anything.
 public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .live, logger: Logger) throws -> TackServerParts {
+    // Metrics objects bind to the factory that exists when they are first used: bootstrap first.
+    _ = Observability.registry
     let driver: any DatabaseDriver
     var services: [any Service] = []
     if let url = configuration.databaseURL {
@@ -86,6 +88,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
     let socket = RealtimeSocket(hub: parts.hub, database: parts.database, log: EventLogStore(),
                                 memberships: { [directory = parts.directory] in try await directory.membershipRoles($0) },
                                 queueLimit: configuration.socketQueueLimit)
+    RealtimeSocket.openConnections.record(parts.hub.connectionCount)
     let socketRouter = Router(context: SocketRequestContext.self)
     socketRouter.add(middleware: SocketAuthMiddleware(auth: parts.auth))
     socketRouter.ws("/api/v1/events") { inbound, outbound, context in

@@ -231,9 +231,12 @@ struct HTTPPlatformTests {
             let spec = try await api.call(.get, "/openapi.yaml")
             #expect(spec.status == .ok)
             #expect(spec.text.hasPrefix("openapi: 3.1.0"))
-            _ = try await api.call(.get, "/api/v1/me")
+            let ann = try await api.signUp("Ann")
+            _ = try await api.call(.get, "/api/v1/me", as: ann)
             let metrics = try await api.call(.get, "/metrics").text
             #expect(metrics.contains("hb_requests"))
+            #expect(metrics.contains("http_server_request_duration"))
+            #expect(metrics.contains("tack_websocket_connections"))
             #expect(metrics.contains("tack_db_read_seconds"))
         }
     }

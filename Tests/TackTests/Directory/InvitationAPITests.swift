@@ -87,6 +87,9 @@ struct InvitationAPITests {
             #expect(try await api.call(.post, "/api/v1/invitations/\(code)/accept", as: bob).json["joinRequest"]["id"] == pending.json["joinRequest"]["id"],
                     "asking twice files one request")
             #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)", as: bob).status == .notFound, "not a member yet")
+            let waiting = try await api.call(.get, "/api/v1/me", as: bob).json["pendingJoinRequests"].array
+            #expect(waiting.count == 1)
+            #expect(waiting.first?["organizationName"].string == "Acme")
             let catRequest = try await api.call(.post, "/api/v1/invitations/\(code)/accept", as: cat).json["joinRequest"]["id"].string!
             let requests = try await api.call(.get, "/api/v1/orgs/\(org.id)/join-requests?status=pending", as: ann).json["items"].array
             #expect(requests.compactMap { $0["name"].string } == ["Bob", "Cat"])
@@ -95,6 +98,7 @@ struct InvitationAPITests {
             #expect(try await api.call(.post, "/api/v1/orgs/\(org.id)/join-requests/\(bobRequest)/reject", as: ann).code == "already_decided")
             #expect(try await api.call(.post, "/api/v1/orgs/\(org.id)/join-requests/\(catRequest)/reject", as: ann).json["status"].string == "rejected")
             #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)", as: bob).status == .ok)
+            #expect(try await api.call(.get, "/api/v1/me", as: bob).json["pendingJoinRequests"].array.isEmpty)
             #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)", as: cat).status == .notFound)
             #expect(try await api.call(.post, "/api/v1/orgs/\(org.id)/join-requests/\(catRequest)/approve", as: bob).status == .forbidden)
         }

@@ -58,7 +58,11 @@ extension APIHandler {
     private func me(_ identity: Identity) async throws -> Components.Schemas.Me {
         let user = try await auth.user(identity.userID)
         let memberships = try await directory.memberships(identity)
-        return .init(user: user.api, memberships: memberships.map(membershipAPI))
+        let pending = try await invitations.pendingJoinRequests(identity)
+        return .init(user: user.api, memberships: memberships.map(membershipAPI),
+                     pendingJoinRequests: pending.map { request, name, kind in
+                         .init(joinRequest: request.api, organizationName: name, organizationKind: .init(rawValue: kind.rawValue)!)
+                     })
     }
 
     func changePassword(_ input: Operations.ChangePassword.Input) async throws -> Operations.ChangePassword.Output {

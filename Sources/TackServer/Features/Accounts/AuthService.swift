@@ -10,7 +10,8 @@ final class AuthService: Sendable {
         /// Failed-or-not sign-in attempts per account, and per client address.
         var signInPerAccount = RateLimiter.Rule(limit: 10, window: 15 * 60)
         var signInPerAddress = RateLimiter.Rule(limit: 60, window: 15 * 60)
-        var signUpPerAddress = RateLimiter.Rule(limit: 30, window: 60 * 60)
+        /// Generous: a whole school behind one address signs up on the first morning.
+        var signUpPerAddress = RateLimiter.Rule(limit: 300, window: 60 * 60)
     }
 
     private let transactor: Transactor

@@ -140,6 +140,11 @@ final class InvitationService: Sendable {
         return member
     }
 
+    /// The caller's own requests that wait for an admin.
+    func pendingJoinRequests(_ identity: Identity) async throws -> [(JoinRequest, String, Organization.Kind)] {
+        try await database.read { db in try await store.fetchPendingJoinRequests(db, userID: identity.userID) }
+    }
+
     func joinRequests(_ identity: Identity, _ orgID: Organization.ID, status: JoinRequest.Status?) async throws -> [JoinRequest] {
         try await database.read { db in
             _ = try await directory.accessAdmin(db, identity, orgID)

@@ -101,6 +101,20 @@ struct InvitationStore: Sendable {
         return try row.map(Self.joinRequest)
     }
 
+    /// A person's own pending requests, with the organisations' names and kinds.
+    func fetchPendingJoinRequests(_ db: any SQLDatabase, userID: User.ID) async throws -> [(JoinRequest, String, Organization.Kind)] {
+        let rows = try await db.raw("""
+            SELECT \(unsafeRaw: Self.requestColumns), o.name AS org_name, o.kind AS org_kind
+            FROM join_requests r JOIN users u ON u.id = r.user_id JOIN orgs o ON o.id = r.org_id
+            WHERE r.user_id = \(bind: userID) AND r.status = 'pending'
+            ORDER BY r.created_at, r.id
+            """).all()
+        return try rows.map {
+            (try Self.joinRequest($0), try $0.decode(column: "org_name", as: String.self),
+             Organization.Kind(rawValue: try $0.decode(column: "org_kind", as: String.self)) ?? .company)
+        }
+    }
+
     /// Join requests of an organisation, oldest first (at most 500).
     func fetchJoinRequests(_ db: any SQLDatabase, orgID: Organization.ID, status: JoinRequest.Status?) async throws -> [JoinRequest] {
         var sql: SQLQueryString = "SELECT \(unsafeRaw: Self.requestColumns) FROM join_requests r JOIN users u ON u.id = r.user_id WHERE r.org_id = \(bind: orgID)"

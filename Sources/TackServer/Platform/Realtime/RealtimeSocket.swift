@@ -38,7 +38,7 @@ struct RealtimeSocket: Sendable {
     var resumeWait: Duration = .seconds(10)
     var replayLimit = 5000
 
-    private static let openConnections = Gauge(label: "tack_websocket_connections")
+    static let openConnections = Gauge(label: "tack_websocket_connections")
 
     func run(identity: Identity, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let roles = try await memberships(identity.userID)
