@@ -103,7 +103,9 @@ def test_sigterm_closes_sockets_with_going_away_and_exits_cleanly(server):
                 await asyncio.wait_for(ws.recv(), timeout=20)
             return closed.value.rcvd.code if closed.value.rcvd else None
 
-    assert asyncio.run(scenario()) == 1001
+    # Playwright's sync API may own this thread's event loop: run the client on a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, scenario()).result() == 1001
     assert server.process.wait(timeout=30) == 0
 
 

@@ -1,0 +1,44 @@
+/** The one place that maps server event types (docs/events.md) to feature state updates. */
+import { loadMe } from './features/auth/state.js';
+import * as directory from './features/directory/state.js';
+import * as invites from './features/invites/state.js';
+import { membershipAdded, ownJoinRequestUpdated } from './features/invites/join-state.js';
+import * as orgs from './features/orgs/state.js';
+
+const handlers = {
+  'org.updated': ({ data }) => orgs.updateOrganization(data),
+  'department.created': ({ org, data }) => directory.upsertDepartment(org, data),
+  'department.updated': ({ org, data }) => directory.upsertDepartment(org, data),
+  'department.deleted': ({ org, data }) => directory.removeDepartment(org, data.id),
+  'member.joined': ({ org, data }) => directory.upsertMember(org, data),
+  'member.updated': ({ org, data }) => {
+    directory.upsertMember(org, data);
+    orgs.updateOwnMember(data);
+  },
+  'member.left': ({ org, data }) => {
+    directory.removeMember(org, data.id);
+    orgs.memberLeft(org, data.userId);
+  },
+  'members.imported': ({ org }) => directory.refetch(org),
+  'invitation.created': ({ org, data }) => invites.upsertInvitation(org, data),
+  'invitation.revoked': ({ org, data }) => invites.upsertInvitation(org, data),
+  'joinRequest.created': ({ org, data }) => invites.upsertJoinRequest(org, data),
+  'joinRequest.updated': ({ org, data }) => (org ? invites.upsertJoinRequest(org, data) : ownJoinRequestUpdated(data)),
+  'membership.added': ({ data }) => {
+    orgs.addMembership(data);
+    membershipAdded(data.organization.id);
+  },
+  'membership.removed': ({ data }) => orgs.removeMembership(data.orgId),
+};
+
+export function dispatch(event) {
+  handlers[event.type]?.(event);
+}
+
+/** The server no longer has the events after our cursor: fetch the organisation afresh. */
+export function resync(orgId) {
+  // The organisation's name and one's role; if this fails, the next reconnect refreshes them.
+  loadMe().catch(() => {});
+  directory.refetch(orgId);
+  invites.refetch(orgId);
+}

@@ -1,0 +1,58 @@
+/** Creating a first organisation (or joining one), and the admins' organisation settings. */
+import { h } from '../../core/dom.js';
+import { field, form, select } from '../../core/forms.js';
+import { t } from '../../core/i18n.js';
+import { navigate } from '../../core/router.js';
+import { joining } from '../invites/join-state.js';
+import { createOrganization, membership, memberships, updateOrganizationSettings } from './state.js';
+
+const kindOptions = () => [['company', t('orgKind.company')], ['school', t('orgKind.school')]];
+
+function pendingNotice() {
+  const { status, organization } = joining.get();
+  if (status !== 'pending') return null;
+  return h('p', { class: 'orgs-pending', 'data-testid': 'join-waiting' }, t('join.waiting', { org: organization.name }));
+}
+
+export function welcomeView(root) {
+  const unsubscribe = joining.subscribe(({ status, organization }) => status === 'joined' && navigate(`/org/${organization.id}`));
+  const createForm = form({ class: 'orgs-form', 'data-testid': 'create-org-form' }, [
+    field(t('orgs.name'), h('input', { name: 'name', required: true, 'data-testid': 'org-name' })),
+    field(t('orgs.kind'), select({ name: 'kind', 'data-testid': 'org-kind' }, kindOptions(), 'company')),
+    h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'create-org-submit' }, t('orgs.create.submit')),
+  ], async (values) => {
+    const created = await createOrganization(values);
+    navigate(`/org/${created.organization.id}`);
+  });
+
+  const joinForm = form({ class: 'orgs-form', 'data-testid': 'join-code-form' }, [
+    field(t('join.code'), h('input', { name: 'code', required: true, autocomplete: 'off', 'data-testid': 'join-code' })),
+    h('button', { type: 'submit', class: 'btn', 'data-testid': 'join-code-submit' }, t('join.continue')),
+  ], ({ code }) => code && navigate(`/join/${code.replace(/\s+/g, '')}`));
+
+  root.append(h('section', { class: 'orgs', 'data-testid': 'welcome-page' },
+    h('h1', { class: 'orgs-title' }, memberships().length ? t('orgs.another.title') : t('orgs.welcome.title')),
+    pendingNotice(),
+    h('div', { class: 'orgs-choices' },
+      h('div', { class: 'orgs-card' }, h('h2', {}, t('orgs.create.title')), h('p', {}, t('orgs.create.lead')), createForm),
+      h('div', { class: 'orgs-card' }, h('h2', {}, t('join.title')), h('p', {}, t('join.lead')), joinForm))));
+  return unsubscribe;
+}
+
+export function settingsView(root, { orgId }) {
+  const { organization } = membership(orgId);
+  const saved = h('p', { class: 'orgs-saved', role: 'status', 'data-testid': 'settings-saved', hidden: true }, t('common.saved'));
+  root.append(h('section', { class: 'orgs', 'data-testid': 'settings-page' },
+    h('h1', { class: 'orgs-title' }, t('orgs.settings.title')),
+    h('div', { class: 'orgs-card' },
+      form({ class: 'orgs-form', 'data-testid': 'org-settings-form' }, [
+        field(t('orgs.name'), h('input', { name: 'name', value: organization.name, required: true, 'data-testid': 'org-name' })),
+        field(t('orgs.kind'), select({ name: 'kind', 'data-testid': 'org-kind' }, kindOptions(), organization.kind)),
+        h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'org-settings-submit' }, t('common.save')),
+      ], async (values) => {
+        saved.hidden = true;
+        await updateOrganizationSettings(orgId, values);
+        saved.hidden = false;
+      }),
+      saved)));
+}

@@ -1,0 +1,87 @@
+/** The header: organisation switcher, sections, connection state, language, sign-out. */
+import { h } from './core/dom.js';
+import { button, select } from './core/forms.js';
+import { errorText, LOCALES, locale, setLocale, t } from './core/i18n.js';
+import { currentPath, navigate } from './core/router.js';
+import { saveLocale, session, signOut } from './features/auth/state.js';
+import { isAdmin, memberships } from './features/orgs/state.js';
+
+const NEW_ORG = 'new';
+
+export function currentOrgId() {
+  return /^\/org\/([^/]+)/.exec(currentPath())?.[1];
+}
+
+function orgSwitcher(orgId) {
+  const options = memberships().map((m) => [m.organization.id, m.organization.name]);
+  return select({
+    class: 'shell-orgs',
+    'aria-label': t('shell.organisation'),
+    'data-testid': 'org-switcher',
+    onchange: (event) => navigate(event.target.value === NEW_ORG ? '/welcome' : `/org/${event.target.value}`),
+  }, [...(orgId ? [] : [['', t('shell.chooseOrg')]]), ...options, [NEW_ORG, t('shell.newOrg')]], orgId ?? '');
+}
+
+function sections(orgId) {
+  const path = currentPath();
+  const link = (suffix, label, testId) => {
+    const href = `/org/${orgId}${suffix}`;
+    const active = suffix ? path === href : !/\/(invites|import|settings)$/.test(path);
+    return h('a', { class: 'shell-link', href: `#${href}`, 'aria-current': active ? 'page' : null, 'data-testid': testId }, label);
+  };
+  return h('nav', { class: 'shell-nav', 'aria-label': t('shell.sections') },
+    link('', t('nav.directory'), 'nav-directory'),
+    isAdmin(orgId) && [
+      link('/invites', t('nav.invites'), 'nav-invites'),
+      link('/import', t('nav.import'), 'nav-import'),
+      link('/settings', t('nav.settings'), 'nav-settings'),
+    ]);
+}
+
+function languageSwitch() {
+  return select({
+    class: 'shell-lang',
+    'aria-label': t('shell.language'),
+    'data-testid': 'lang-switch',
+    onchange: async (event) => {
+      const chosen = event.target.value;
+      await setLocale(chosen, { remember: true });
+      // The choice is kept on this device either way; the account copy is best effort.
+      saveLocale(chosen).catch(() => {});
+    },
+  }, LOCALES.map((value) => [value, t(`lang.${value}`)]), locale.get().value);
+}
+
+/** Renders into `header`; `connection` is the socket's `{ state }` store. */
+export function mountShell(header, connection) {
+  const indicator = h('span', { class: 'shell-conn', role: 'status', 'data-testid': 'connection' });
+  const showConnection = () => {
+    const { state } = connection.get();
+    indicator.dataset.state = state;
+    indicator.textContent = t(`connection.${state}`);
+  };
+  const render = () => {
+    const { status, user } = session.get();
+    const signedIn = status === 'signedIn';
+    const orgId = currentOrgId();
+    showConnection();
+    header.replaceChildren(
+      h('a', { class: 'shell-brand', href: '#/' }, h('img', { class: 'shell-logo', src: '/icons/icon.svg', alt: '' }), t('app.name')),
+      ...(signedIn ? [orgSwitcher(orgId), orgId ? sections(orgId) : ''] : []),
+      h('div', { class: 'shell-tools' },
+        signedIn && indicator,
+        languageSwitch(),
+        signedIn && h('span', { class: 'shell-user', 'data-testid': 'current-user' }, user.name),
+        signedIn && button(t('auth.signout'), {
+          class: 'btn shell-signout',
+          'data-testid': 'signout',
+          onclick: () => signOut().catch((error) => window.alert(errorText(error))),
+        })),
+    );
+  };
+  session.subscribe(render);
+  locale.subscribe(render);
+  connection.subscribe(showConnection);
+  window.addEventListener('hashchange', render);
+  render();
+}

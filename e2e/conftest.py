@@ -1,0 +1,153 @@
+"""Fixtures and helpers for Tack's browser tests.
+
+The browser tests drive Debian's Chromium against a running server at TACK_BASE_URL; without
+that variable they are skipped (the static checks still run). Every test makes its own people and
+organisations, named with a fresh uuid, so tests are independent and the server may hold data.
+"""
+
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+BASE_URL = os.environ.get("TACK_BASE_URL", "").rstrip("/")
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PASSWORD = "correct-horse-battery"
+
+expect.set_options(timeout=10_000)
+
+
+@dataclass
+class Person:
+    name: str
+    login: str
+    password: str = PASSWORD
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def new_person(role: str = "person") -> Person:
+    tag = uuid.uuid4().hex[:10]
+    return Person(name=f"{role.title()} {tag}", login=f"{role}-{tag}@example.test")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not BASE_URL:
+        pytest.skip("set TACK_BASE_URL to the server under test")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser):
+    """Makes browser contexts (separate people) that are closed after the test."""
+    contexts = []
+
+    def make(**options):
+        options.setdefault("locale", "en-US")
+        context = browser.new_context(base_url=BASE_URL, **options)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context) -> Page:
+    return new_context().new_page()
+
+
+def sign_up(page: Page, person: Person) -> None:
+    """Fills in the sign-up form (from wherever the page is) and submits it."""
+    if "#/signup" not in page.url:
+        page.goto("/#/signup")
+    form = page.get_by_test_id("signup-form")
+    form.get_by_test_id("name").fill(person.name)
+    form.get_by_test_id("login").fill(person.login)
+    form.get_by_test_id("password").fill(person.password)
+    form.get_by_test_id("signup-submit").click()
+
+
+def sign_in(page: Page, person: Person) -> None:
+    page.goto("/#/signin")
+    form = page.get_by_test_id("signin-form")
+    form.get_by_test_id("login").fill(person.login)
+    form.get_by_test_id("password").fill(person.password)
+    form.get_by_test_id("signin-submit").click()
+
+
+def create_org(page: Page, name: str, kind: str = "company") -> str:
+    """Creates an organisation from the welcome page; returns its id."""
+    form = page.get_by_test_id("create-org-form")
+    form.get_by_test_id("org-name").fill(name)
+    form.get_by_test_id("org-kind").select_option(kind)
+    form.get_by_test_id("create-org-submit").click()
+    expect(page.get_by_test_id("list-title")).to_have_text(name)
+    return org_id_of(page)
+
+
+def sign_up_with_org(page: Page, role: str = "owner", kind: str = "company"):
+    person = new_person(role)
+    sign_up(page, person)
+    expect(page.get_by_test_id("welcome-page")).to_be_visible()
+    org_name = unique("Org")
+    org_id = create_org(page, org_name, kind)
+    return person, org_name, org_id
+
+
+def org_id_of(page: Page) -> str:
+    match = re.search(r"#/org/([^/]+)", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def create_department(page: Page, name: str, kind: str = "department") -> None:
+    form = page.get_by_test_id("dept-create-form")
+    form.get_by_test_id("dept-name").fill(name)
+    form.get_by_test_id("dept-kind").select_option(kind)
+    form.get_by_test_id("dept-create").click()
+    expect(tree_node(page, name)).to_be_visible()
+
+
+def tree_node(page: Page, name: str):
+    return page.get_by_test_id("tree-node").filter(has_text=name)
+
+
+def member_row(page: Page, name: str):
+    return page.get_by_test_id("member-row").filter(has_text=name)
+
+
+def create_invitation(page: Page, org_id: str, *, approval: bool = False, department: str | None = None):
+    """Creates an invitation on the admin page; returns (code, link)."""
+    page.goto(f"/#/org/{org_id}/invites")
+    form = page.get_by_test_id("invite-create-form")
+    if department:
+        form.get_by_test_id("invite-department").select_option(label=department)
+    if approval:
+        form.get_by_test_id("invite-approval").check()
+    form.get_by_test_id("invite-create").click()
+    code = page.get_by_test_id("invite-code")
+    expect(code).to_have_text(re.compile(r"\S{4,}"))
+    return code.inner_text().strip(), page.get_by_test_id("invite-link").input_value()
+
+
+def api(context, method: str, path: str, body=None):
+    """Calls the API as the context's signed-in person (cookie plus CSRF header)."""
+    csrf = next((c["value"] for c in context.cookies() if c["name"] == "tack_csrf"), "")
+    headers = {"X-CSRF-Token": csrf}
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body)
+    return context.request.fetch(f"{BASE_URL}{path}", method=method, headers=headers, data=data)
