@@ -55,6 +55,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let directory = DirectoryService(transactor: transactor, log: log, clock: clock)
     let invitations = InvitationService(directory: directory, clock: clock)
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
+    services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations,
                            migrator: Migrator(database: database, migrations: Schema.migrations, logger: logger),
                            services: services)
@@ -149,6 +150,34 @@ struct MaintenanceService: Service {
             } catch {
                 logger.error("maintenance failed", metadata: ["error": "\(error)"])
             }
+    }
+}
+
+/// Closes WebSockets whose session ended somewhere this node did not see — another node, or
+/// `tack admin reset-password` run as its own process — once a minute, with one query per 500
+/// sessions. (Sessions ended through this node close their sockets at once via the hub.)
+struct SocketSessionSweeper: Service {
+    let hub: any Hub
+    let auth: AuthService
+    let logger: Logger
+    var interval: Duration = .seconds(60)
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                try await Task.sleep(for: interval)
+                await sweepOnce()
+            }
+        }
+    }
+
+    func sweepOnce() async {
+        do {
+            let ended = try await auth.endedSessions(among: hub.sessionHashes)
+            if !ended.isEmpty { await hub.publish(HubMessage.endSessions(Array(ended))) }
+        } catch {
+            logger.error("checking the sessions of open sockets failed", metadata: ["error": "\(error)"])
+        }
     }
 }
 

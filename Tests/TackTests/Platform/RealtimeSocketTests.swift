@@ -167,6 +167,29 @@ struct RealtimeSocketTests {
         }
     }
 
+    @Test("a session ended by another process closes its sockets at the next sweep", arguments: Engine.all)
+    func sweep(engine: Engine) async throws {
+        try await withAPI(engine, mode: .live) { api in
+            let ann = try await api.signUp("Ann"), bob = try await api.signUp("Bob")
+            let annSocket = TestSocket(port: api.client.port!, token: ann.token)
+            let bobSocket = TestSocket(port: api.client.port!, token: bob.token)
+            defer { bobSocket.close() }
+            for socket in [annSocket, bobSocket] {
+                _ = await socket.next()
+                socket.send(#"{"type":"resume","cursors":{}}"#)
+                _ = await socket.next(ofType: "resumed")
+            }
+            // As `tack admin reset-password` does from its own process: no hub message here.
+            let annID = try #require(User.ID(string: ann.userID))
+            _ = try await api.parts.database.write { db in try await AccountStore().deleteSessions(db, userID: annID, keeping: nil) }
+            await SocketSessionSweeper(hub: api.parts.hub, auth: api.parts.auth, logger: ScratchDatabase.logger).sweepOnce()
+            let frame = try await annSocket.closed.value
+            #expect(frame?.closeCode == .init(codeNumber: 4001))
+            bobSocket.send(#"{"type":"ping"}"#)
+            #expect(await bobSocket.next()?["type"].string == "pong", "live sessions keep their sockets")
+        }
+    }
+
     @Test("a client that stops reading is closed with 4008 instead of growing memory", arguments: [Engine.sqlite])
     func slowClient(engine: Engine) async throws {
         try await withAPI(engine, mode: .live, configure: { $0.socketQueueLimit = 16 }) { api in

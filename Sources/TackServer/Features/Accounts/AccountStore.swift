@@ -104,6 +104,18 @@ struct AccountStore: Sendable {
         return try await delete.returning("token_hash").all(decodingColumn: "token_hash", as: String.self)
     }
 
+    /// Which of `tokenHashes` are sessions that still exist and have not expired.
+    func fetchLiveSessionHashes(_ db: any SQLDatabase, among tokenHashes: [String], now: Date) async throws -> Set<String> {
+        var live: Set<String> = []
+        for chunk in tokenHashes.chunked(500) {
+            let rows = try await db.select().column("token_hash").from("sessions")
+                .where(SQLIdentifier("token_hash"), .in, SQLBind.group(Array(chunk))).where("expires_at", .greaterThan, now)
+                .all(decodingColumn: "token_hash", as: String.self)
+            live.formUnion(rows)
+        }
+        return live
+    }
+
     func deleteExpiredSessions(_ db: any SQLDatabase, now: Date) async throws {
         try await db.delete(from: "sessions").where("expires_at", .lessThan, now).run()
     }

@@ -191,6 +191,16 @@ final class AuthService: Sendable {
         }
     }
 
+    /// Of the given sessions, those that ended (signed out, reset elsewhere, expired).
+    func endedSessions(among tokenHashes: Set<String>) async throws -> Set<String> {
+        guard !tokenHashes.isEmpty else { return [] }
+        let now = clock.now()
+        let live = try await database.read { db in
+            try await store.fetchLiveSessionHashes(db, among: Array(tokenHashes), now: now)
+        }
+        return tokenHashes.subtracting(live)
+    }
+
     /// Deletes expired sessions (run periodically).
     func deleteExpiredSessions() async throws {
         let now = clock.now()

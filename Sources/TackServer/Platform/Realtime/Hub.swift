@@ -13,6 +13,8 @@ public protocol Hub: Sendable {
     func closeAll(code: UInt16, reason: String)
     /// Open connections on this node.
     var connectionCount: Int { get }
+    /// The sessions that have open connections on this node.
+    var sessionHashes: Set<String> { get }
 }
 
 /// Routes messages to this node's connections, indexed by person, organisation and session so a
@@ -28,6 +30,8 @@ public final class LocalHub: Hub {
     public init() {}
 
     public var connectionCount: Int { registry.withLock { $0.all.count } }
+
+    public var sessionHashes: Set<String> { registry.withLock { Set($0.all.values.map(\.sessionHash)) } }
 
     public func register(_ connection: RealtimeConnection) {
         let key = ObjectIdentifier(connection)
