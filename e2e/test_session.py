@@ -55,3 +55,20 @@ def test_bad_input_shows_the_server_message(page):
     sign_in(page, Person(person.name, person.login, "wrong-password"))
     expect(page.get_by_test_id("signin-form").get_by_test_id("form-error")).to_have_text(
         "Wrong e-mail/phone or password.")
+
+
+def test_passwords_keep_their_spaces(page):
+    person = new_person()
+    spaced = Person(person.name, person.login, "  spaced out password  ")
+    sign_up(page, spaced)
+    expect(page.get_by_test_id("welcome-page")).to_be_visible()
+    page.get_by_test_id("signout").click()
+    expect(page.get_by_test_id("signin-page")).to_be_visible()
+
+    sign_in(page, Person(person.name, person.login, spaced.password.strip()))
+    expect(page.get_by_test_id("signin-form").get_by_test_id("form-error")).to_have_text(
+        "Wrong e-mail/phone or password.")
+
+    # Other fields are still trimmed.
+    sign_in(page, Person(person.name, f"  {person.login} ", spaced.password))
+    expect(page.get_by_test_id("welcome-page")).to_be_visible()

@@ -20,8 +20,9 @@ import { currentOrgId, mountShell } from './shell.js';
 const socket = createSocket({
   onEvent: dispatch,
   onResync: resync,
-  // Memberships may have changed while disconnected; a failed refresh waits for the next reconnect.
-  onReconnected: () => loadMe().catch(() => {}),
+  // Memberships may have changed before the socket opened or while it was down; a failed refresh
+  // waits for the next connection.
+  onConnected: () => loadMe().catch(() => {}),
   onSessionEnded: sessionEnded,
   isGapFree: isAdmin,
 });

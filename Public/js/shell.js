@@ -1,9 +1,10 @@
-/** The header: organisation switcher, sections, connection state, language, sign-out. */
+/** The header: organisation switcher, one's join requests, sections, connection state, language, sign-out. */
 import { h } from './core/dom.js';
 import { button, select } from './core/forms.js';
 import { errorText, LOCALES, locale, setLocale, t } from './core/i18n.js';
 import { currentPath, navigate } from './core/router.js';
 import { saveLocale, session, signOut } from './features/auth/state.js';
+import { ownRequestNotices } from './features/invites/requests.js';
 import { isAdmin, memberships } from './features/orgs/state.js';
 
 const NEW_ORG = 'new';
@@ -20,6 +21,13 @@ function orgSwitcher(orgId) {
     'data-testid': 'org-switcher',
     onchange: (event) => navigate(event.target.value === NEW_ORG ? '/welcome' : `/org/${event.target.value}`),
   }, [...(orgId ? [] : [['', t('shell.chooseOrg')]]), ...options, [NEW_ORG, t('shell.newOrg')]], orgId ?? '');
+}
+
+/** One's join requests (waiting, declined); the welcome and join pages show them themselves. */
+function ownRequests() {
+  if (/^\/(welcome$|join\/)/.test(currentPath())) return '';
+  const notices = ownRequestNotices('header');
+  return notices.length ? h('div', { class: 'shell-requests', role: 'status', 'aria-label': t('shell.requests'), 'data-testid': 'own-requests' }, notices) : '';
 }
 
 function sections(orgId) {
@@ -67,7 +75,7 @@ export function mountShell(header, connection) {
     showConnection();
     header.replaceChildren(
       h('a', { class: 'shell-brand', href: '#/' }, h('img', { class: 'shell-logo', src: '/icons/icon.svg', alt: '' }), t('app.name')),
-      ...(signedIn ? [orgSwitcher(orgId), orgId ? sections(orgId) : ''] : []),
+      ...(signedIn ? [orgSwitcher(orgId), ownRequests(), orgId ? sections(orgId) : ''] : []),
       h('div', { class: 'shell-tools' },
         signedIn && indicator,
         languageSwitch(),

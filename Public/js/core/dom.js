@@ -15,10 +15,26 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-/** The fields of a form's data (the last value of repeated names), strings trimmed. */
-export function formValues(data) {
+const PASSWORD_NAMES = new Set(['password', 'currentPassword', 'newPassword']);
+
+/** Whether a field keeps its value exactly as typed: passwords may begin or end with spaces. */
+function keepsSpaces(form, name) {
+  if (PASSWORD_NAMES.has(name)) return true;
+  const control = form?.elements.namedItem(name);
+  const controls = control instanceof RadioNodeList ? [...control] : [control];
+  return controls.some((c) => c?.type === 'password');
+}
+
+/**
+ * The fields of a form's data (the last value of repeated names), strings trimmed except those
+ * of password fields (`type="password"` in `form`, or named password, currentPassword,
+ * newPassword).
+ */
+export function formValues(data, form) {
   const values = {};
-  for (const [key, value] of data) values[key] = typeof value === 'string' ? value.trim() : value;
+  for (const [key, value] of data) {
+    values[key] = typeof value === 'string' && !keepsSpaces(form, key) ? value.trim() : value;
+  }
   return values;
 }
 

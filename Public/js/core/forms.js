@@ -17,7 +17,7 @@ export function form(attrs, children, onSubmit) {
     error.hidden = true;
     fields.disabled = true;
     try {
-      await onSubmit(formValues(data), event.submitter, data);
+      await onSubmit(formValues(data, el), event.submitter, data);
     } catch (failure) {
       error.textContent = errorText(failure);
       error.hidden = false;

@@ -10,17 +10,17 @@ const MAX_DELAY_MS = 10_000;
 
 /**
  * `onEvent(event)` gets each new event; `onResync(orgId)` asks for an organisation's state to be
- * fetched afresh; `onReconnected()` follows every reconnect after the first connection;
+ * fetched afresh; `onConnected()` follows every connection, the first included (personal events
+ * sent before it was open are not replayed, so the caller refetches what they would have changed);
  * `onSessionEnded()` follows close code 4001; `isGapFree(orgId)` says whether this client sees
  * every seq of an organisation (admins do), so that a skipped number is a real gap.
  */
-export function createSocket({ onEvent, onResync, onReconnected, onSessionEnded, isGapFree }) {
+export function createSocket({ onEvent, onResync, onConnected, onSessionEnded, isGapFree }) {
   /** `{ state }`: online | connecting | offline. */
   const connection = createStore({ state: 'offline' });
   const cursors = new Map();
   let socket = null;
   let running = false;
-  let connectedBefore = false;
   let attempt = 0;
   let retryTimer;
   let heartbeat;
@@ -67,8 +67,7 @@ export function createSocket({ onEvent, onResync, onReconnected, onSessionEnded,
     send({ type: 'resume', cursors: Object.fromEntries(cursors) });
     startHeartbeat(pingInterval * 1000);
     connection.set({ state: 'online' });
-    if (connectedBefore) onReconnected();
-    connectedBefore = true;
+    onConnected();
   }
 
   function deliver(event) {
@@ -125,7 +124,6 @@ export function createSocket({ onEvent, onResync, onReconnected, onSessionEnded,
     start() {
       if (running) return;
       running = true;
-      connectedBefore = false;
       connection.set({ state: 'connecting' });
       open();
     },

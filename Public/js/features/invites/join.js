@@ -5,7 +5,7 @@ import { errorText, formatDateTime, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
 import { watch } from '../../core/store.js';
 import { session } from '../auth/state.js';
-import { acceptInvitation, joining, previewInvitation, rememberedJoin, rememberJoin } from './join-state.js';
+import { acceptInvitation, dismissDeclined, joining, previewInvitation, rememberedJoin, rememberJoin } from './join-state.js';
 
 function failure(error) {
   if (error.status === 404) return t('join.notFound');
@@ -59,6 +59,8 @@ export function joinView(root, { code }) {
     const state = joining.get();
     if (state.status === 'joined') return navigate(`/org/${state.organization.id}`);
     card.replaceChildren(...content(code, state).filter(Boolean));
+    // Told here, so the header need not tell again.
+    if (state.status === 'rejected') dismissDeclined(state.organization.id);
     if (state.status === 'ready' && session.get().status === 'signedIn' && rememberedJoin() === code) {
       acceptInvitation(code).catch((error) => joining.set({ status: 'failed', error }));
     }

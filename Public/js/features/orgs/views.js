@@ -3,19 +3,30 @@ import { h } from '../../core/dom.js';
 import { field, form, select } from '../../core/forms.js';
 import { t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
-import { joining } from '../invites/join-state.js';
+import { watch } from '../../core/store.js';
+import { session } from '../auth/state.js';
+import { ownRequestNotices } from '../invites/requests.js';
 import { createOrganization, membership, memberships, updateOrganizationSettings } from './state.js';
 
 const kindOptions = () => [['company', t('orgKind.company')], ['school', t('orgKind.school')]];
 
-function pendingNotice() {
-  const { status, organization } = joining.get();
-  if (status !== 'pending') return null;
-  return h('p', { class: 'orgs-pending', 'data-testid': 'join-waiting' }, t('join.waiting', { org: organization.name }));
+/** One's join requests, live; opens an organisation as soon as a request to it is approved. */
+function ownRequests() {
+  const el = h('div', { class: 'orgs-requests', 'data-testid': 'own-requests' });
+  const memberOf = new Set(memberships().map((m) => m.organization.id));
+  const waitedFor = new Set();
+  const unwatch = watch(session, (s) => [s.memberships, s.pendingJoinRequests, s.declinedJoinRequests], ([joined, pending]) => {
+    pending.forEach((p) => waitedFor.add(p.joinRequest.orgId));
+    const approved = joined.find((m) => waitedFor.has(m.organization.id) && !memberOf.has(m.organization.id));
+    if (approved) return navigate(`/org/${approved.organization.id}`);
+    el.replaceChildren(...ownRequestNotices('page'));
+    return undefined;
+  });
+  return { el, destroy: unwatch };
 }
 
 export function welcomeView(root) {
-  const unsubscribe = joining.subscribe(({ status, organization }) => status === 'joined' && navigate(`/org/${organization.id}`));
+  const requests = ownRequests();
   const createForm = form({ class: 'orgs-form', 'data-testid': 'create-org-form' }, [
     field(t('orgs.name'), h('input', { name: 'name', required: true, 'data-testid': 'org-name' })),
     field(t('orgs.kind'), select({ name: 'kind', 'data-testid': 'org-kind' }, kindOptions(), 'company')),
@@ -32,11 +43,11 @@ export function welcomeView(root) {
 
   root.append(h('section', { class: 'orgs', 'data-testid': 'welcome-page' },
     h('h1', { class: 'orgs-title' }, memberships().length ? t('orgs.another.title') : t('orgs.welcome.title')),
-    pendingNotice(),
+    requests.el,
     h('div', { class: 'orgs-choices' },
       h('div', { class: 'orgs-card' }, h('h2', {}, t('orgs.create.title')), h('p', {}, t('orgs.create.lead')), createForm),
       h('div', { class: 'orgs-card' }, h('h2', {}, t('join.title')), h('p', {}, t('join.lead')), joinForm))));
-  return unsubscribe;
+  return requests.destroy;
 }
 
 export function settingsView(root, { orgId }) {
