@@ -51,8 +51,9 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let hub = LocalHub()
     let transactor = Transactor(database: database, hub: hub, clock: clock)
     let log = EventLogStore()
-    let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock)
     let directory = DirectoryService(transactor: transactor, log: log, clock: clock)
+    let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock,
+                           profileChanged: { db, outbox, user in try await directory.announceProfileChange(db, outbox, user) })
     let invitations = InvitationService(directory: directory, clock: clock)
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
@@ -84,7 +85,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
     let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations,
                              database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
-    try handler.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: []))
+    try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))
 
     let socket = RealtimeSocket(hub: parts.hub, database: parts.database, log: EventLogStore(),
                                 memberships: { [directory = parts.directory] in try await directory.membershipRoles($0) },

@@ -107,6 +107,31 @@ struct RealtimeSocketTests {
         return Dictionary(uniqueKeysWithValues: items.map { ($0["id"].string!, describe($0)) })
     }
 
+    @Test("renaming oneself and claiming an imported account reach the organisations' members", arguments: [Engine.sqlite])
+    func profileChanges(engine: Engine) async throws {
+        try await withAPI(engine, mode: .live) { api in
+            let ann = try await api.signUp("Ann"), bob = try await api.signUp("Bob")
+            let org = try await api.createOrg(ann)
+            _ = try await api.join(bob, org, owner: ann)
+            _ = try await api.call(.post, "/api/v1/orgs/\(org.id)/members/import", as: ann,
+                                   body: "name,email\nImported,imp@example.com\n", headers: [.contentType: "text/csv"])
+            let socket = TestSocket(port: api.client.port!, token: ann.token)
+            defer { socket.close() }
+            _ = await socket.next()
+            socket.send(#"{"type":"resume","cursors":{}}"#)
+            _ = await socket.next(ofType: "resumed")
+            _ = try await api.call(.patch, "/api/v1/me", as: bob, json: API.body(["name": "Robert"]))
+            let renamed = await socket.next()
+            #expect(renamed?["type"].string == "member.updated")
+            #expect(renamed?["data"]["name"].string == "Robert")
+            _ = try await api.call(.post, "/api/v1/auth/signup", json: API.body(["name": "Real Name", "login": "imp@example.com", "password": "correct horse"]))
+            let claimed = await socket.next()
+            #expect(claimed?["type"].string == "member.updated")
+            #expect(claimed?["data"]["name"].string == "Real Name")
+            #expect(claimed?["data"]["claimed"].bool == true)
+        }
+    }
+
     @Test("outsiders get no socket, no foreign events and no foreign replay", arguments: [Engine.sqlite])
     func isolation(engine: Engine) async throws {
         try await withAPI(engine, mode: .live) { api in

@@ -23,9 +23,14 @@ final class AuthService: Sendable {
     private let perAccount: RateLimiter
     private let perAddress: RateLimiter
     private let signUps: RateLimiter
+    /// Announces that a person's name (or claimed state) changed, inside the transaction that
+    /// changed it: the directory emits `member.updated` in each of their organisations.
+    private let profileChanged: @Sendable (any SQLDatabase, Outbox, User.ID) async throws -> Void
 
-    init(transactor: Transactor, hasher: PasswordHasher, clock: WallClock, limits: Limits = Limits()) {
+    init(transactor: Transactor, hasher: PasswordHasher, clock: WallClock, limits: Limits = Limits(),
+         profileChanged: @escaping @Sendable (any SQLDatabase, Outbox, User.ID) async throws -> Void = { _, _, _ in }) {
         self.transactor = transactor
+        self.profileChanged = profileChanged
         self.hasher = hasher
         self.clock = clock
         self.limits = limits
@@ -55,7 +60,7 @@ final class AuthService: Sendable {
         let now = clock.now()
         let user = try await transactor.runIdempotent(
             scope: "signup:" + login.text, key: idempotencyKey, operation: "signUp", fingerprint: name
-        ) { db, _ -> User in
+        ) { db, outbox -> User in
             if let (existing, existingHash) = try await store.fetchUser(db, login: login) {
                 guard existingHash == nil else {
                     throw AppError.conflict("login_taken", "An account with this e-mail address or phone number already exists.")
@@ -64,6 +69,7 @@ final class AuthService: Sendable {
                 guard try await store.claimUser(db, id: existing.id, name: name, passwordHash: hash, locale: locale, now: now) else {
                     throw AppError.conflict("login_taken", "An account with this e-mail address or phone number already exists.")
                 }
+                try await profileChanged(db, outbox, existing.id)
                 var claimed = existing
                 claimed.name = name
                 claimed.locale = locale
@@ -154,8 +160,9 @@ final class AuthService: Sendable {
     func updateMe(_ identity: Identity, name: String?, locale: String?) async throws -> User {
         let name = try name.map { try Validate.name($0, field: "name") }
         let now = clock.now()
-        try await transactor.run { db, _ in
+        try await transactor.run { db, outbox in
             try await store.updateUser(db, id: identity.userID, name: name, locale: locale, now: now)
+            if name != nil { try await profileChanged(db, outbox, identity.userID) }
         }
         return try await user(identity.userID)
     }

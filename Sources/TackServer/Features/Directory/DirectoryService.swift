@@ -325,6 +325,14 @@ final class DirectoryService: Sendable {
         }
     }
 
+    /// Emits `member.updated` in every organisation of a person whose name or account changed
+    /// (inside the transaction that changed it).
+    func announceProfileChange(_ db: any SQLDatabase, _ outbox: Outbox, _ userID: User.ID) async throws {
+        for (org, member) in try await store.fetchMemberships(db, userID: userID) {
+            try await events.emit(db, outbox, org: org.id, DirectoryEvent.memberUpdated, member.api)
+        }
+    }
+
     /// Adds a member inside the caller's transaction and queues the events that announce it.
     func addMember(_ db: any SQLDatabase, _ outbox: Outbox, _ member: Member, now: Date) async throws {
         try await store.insertMember(db, member, now: now)

@@ -254,15 +254,15 @@ struct DirectoryStore: Sendable {
         // Index: primary key (member_id, department_id).
         let rows = try await db.select().columns("member_id", "department_id").from("member_departments")
             .where(SQLIdentifier("member_id"), .in, SQLBind.group(members.map(\.id)))
+            .orderBy("department_id")
             .all()
         var byMember: [Member.ID: [Department.ID]] = [:]
         for row in rows {
             byMember[try row.decode(column: "member_id", as: Member.ID.self), default: []]
                 .append(try row.decode(column: "department_id", as: Department.ID.self))
         }
-        for i in members.indices {
-            members[i].departmentIDs = (byMember[members[i].id] ?? []).sorted { $0.rawValue.uuidString < $1.rawValue.uuidString }
-        }
+        // Ordered by id in SQL: the same order on both engines (UUID bytes; upper-case hex text).
+        for i in members.indices { members[i].departmentIDs = byMember[members[i].id] ?? [] }
     }
 
     static func member(_ row: any SQLRow) throws -> Member {

@@ -65,6 +65,7 @@ struct SQLiteKey: CodingKey {
 /// A type whose SQL value is a UUID (typed identifiers).
 protocol UUIDRepresentable {
     var uuid: UUID { get }
+    init(uuid: UUID)
 }
 
 protocol OptionalValue {
@@ -79,6 +80,7 @@ extension Optional: OptionalValue {
 enum SQLiteValueEncoding {
     static func value(of bind: any Encodable) throws -> SQLiteValue {
         switch bind {
+        case let v as any UUIDRepresentable: return .text(UUIDText.format(v.uuid, uppercase: true))
         case let o as any OptionalValue where o.isNone: return .null
         case let v as String: return .text(v)
         case let v as Int: return .integer(Int64(v))
@@ -86,8 +88,7 @@ enum SQLiteValueEncoding {
         case let v as Int32: return .integer(Int64(v))
         case let v as Bool: return .integer(v ? 1 : 0)
         case let v as Double: return .real(v)
-        case let v as UUID: return .text(v.uuidString)
-        case let v as any UUIDRepresentable: return .text(v.uuid.uuidString)
+        case let v as UUID: return .text(UUIDText.format(v, uppercase: true))
         case let v as Date: return .real(v.timeIntervalSince1970)
         case let v as Data: return .blob([UInt8](v))
         case let v as [UInt8]: return .blob(v)
@@ -124,7 +125,8 @@ enum SQLiteValueDecoding {
         switch value {
         case .text(let s):
             if D.self == String.self { return s as! D }
-            if D.self == UUID.self, let u = UUID(uuidString: s) { return u as! D }
+            if let id = D.self as? any UUIDRepresentable.Type, let u = UUIDText.parse(s) { return id.init(uuid: u) as! D }
+            if D.self == UUID.self, let u = UUIDText.parse(s) { return u as! D }
         case .integer(let i):
             if D.self == Int.self { return Int(i) as! D }
             if D.self == Int64.self { return i as! D }
@@ -160,6 +162,9 @@ enum SQLiteValueDecoding {
                 throw DecodingError.valueNotFound(T.self, .init(codingPath: codingPath, debugDescription: "NULL"))
             }
             if T.self == String.self, case .integer(let i) = value { return String(i) as! T }
+            if let id = T.self as? any UUIDRepresentable.Type, case .text(let s) = value, let u = UUIDText.parse(s) {
+                return id.init(uuid: u) as! T
+            }
             guard let primitive = (T.self as? any SQLitePrimitive.Type) else {
                 return try T(from: self)
             }
@@ -202,7 +207,7 @@ extension Double: SQLitePrimitive {
     }
 }
 extension UUID: SQLitePrimitive {
-    init?(sqlite: SQLiteValue) { if case .text(let s) = sqlite, let u = UUID(uuidString: s) { self = u } else { return nil } }
+    init?(sqlite: SQLiteValue) { if case .text(let s) = sqlite, let u = UUIDText.parse(s) { self = u } else { return nil } }
 }
 extension Date: SQLitePrimitive {
     init?(sqlite: SQLiteValue) {

@@ -94,11 +94,14 @@ public struct StoredOrgEvent: Sendable, Equatable {
     }
 }
 
-/// Encodes event payloads as the API does (ISO 8601 dates).
+/// Encodes event payloads as the API does (RFC 3339 dates in UTC).
 enum EventJSON {
     static func encode<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(FastDateTranscoder.format(date))
+        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }

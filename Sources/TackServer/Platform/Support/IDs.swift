@@ -8,6 +8,7 @@ import Tagged
 
 extension Tagged: UUIDRepresentable where RawValue == UUID {
     var uuid: UUID { rawValue }
+    init(uuid: UUID) { self.init(rawValue: uuid) }
 }
 
 extension Tagged where RawValue == UUID {
@@ -16,12 +17,12 @@ extension Tagged where RawValue == UUID {
 
     /// Parses an identifier from the API (any case); nil if it is not a UUID.
     init?(string: String) {
-        guard let uuid = UUID(uuidString: string) else { return nil }
+        guard let uuid = UUIDText.parse(string) else { return nil }
         self.init(rawValue: uuid)
     }
 
     /// The identifier as the API shows it: lower-case.
-    var string: String { rawValue.uuidString.lowercased() }
+    var string: String { UUIDText.format(rawValue) }
 }
 
 extension Tagged: @retroactive PostgresThrowingDynamicTypeEncodable, @retroactive PostgresDynamicTypeEncodable,
