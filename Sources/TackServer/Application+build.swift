@@ -57,6 +57,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let invitations = InvitationService(directory: directory, clock: clock)
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
+    services.append(RealtimeKeepalive(hub: hub))
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations,
                            migrator: Migrator(database: database, migrations: Schema.migrations, logger: logger),
                            services: services)
@@ -100,7 +101,10 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
 
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: socketRouter, configuration: .init(ws: .init(maxFrameSize: 1 << 16))),
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: socketRouter,
+            // Pings are the clients' job, watched by RealtimeKeepalive: no ping task per socket.
+            configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .disabled))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: parts.services,
         onServerRunning: onServerRunning,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TackServer
 
@@ -72,25 +73,52 @@ struct RealtimeSessionStateTests {
 
 @Suite("Local hub")
 struct LocalHubTests {
-    func connection(_ user: User.ID, _ memberships: [Organization.ID: Bool], session: String = "s") -> RealtimeConnection {
-        let c = RealtimeConnection(state: RealtimeSessionState(userID: user, sessionHash: session, memberships: memberships))
-        c.stopWaitingForResume()
-        return c
+    /// What a connection writes, in order, as the test awaits it.
+    final class Recorder: Sendable {
+        let written = Mutex<[HubMessage.Payload]>([])
+        private let stream = AsyncStream<HubMessage.Payload>.makeStream()
+        var payloads: [HubMessage.Payload] { written.withLock { $0 } }
+
+        func record(_ payload: HubMessage.Payload) {
+            written.withLock { $0.append(payload) }
+            stream.continuation.yield(payload)
+        }
+
+        /// Everything written up to and including a close.
+        func untilClose() async -> [HubMessage.Payload] {
+            var result: [HubMessage.Payload] = []
+            for await payload in stream.stream {
+                result.append(payload)
+                if case .close = payload { break }
+            }
+            return result
+        }
+
+        /// The first `count` payloads written, waiting for them as they come.
+        func first(_ count: Int) async -> [HubMessage.Payload] {
+            var result: [HubMessage.Payload] = []
+            for await payload in stream.stream {
+                result.append(payload)
+                if result.count == count { break }
+            }
+            return result
+        }
     }
 
-    /// Everything queued so far, without waiting for more.
-    func drain(_ c: RealtimeConnection) async -> [HubMessage.Payload] {
-        c.finish()
-        var out: [HubMessage.Payload] = []
-        for await p in c.outgoing { out.append(p) }
-        return out
+    func connection(_ user: User.ID, _ memberships: [Organization.ID: Bool], recorder: Recorder, limit: Int = 1024) -> RealtimeConnection {
+        let c = RealtimeConnection(state: RealtimeSessionState(userID: user, sessionHash: "s", memberships: memberships, limit: limit)) { payload in
+            recorder.record(payload)
+        }
+        c.stopWaitingForResume()
+        return c
     }
 
     @Test func routesByOrganisationPersonAndMembership() async {
         let hub = LocalHub()
         let org = Organization.ID.random()
         let alice = User.ID.random(), bob = User.ID.random()
-        let a = connection(alice, [org: true]), b = connection(bob, [:])
+        let ra = Recorder(), rb = Recorder()
+        let a = connection(alice, [org: true], recorder: ra), b = connection(bob, [:], recorder: rb)
         hub.register(a)
         hub.register(b)
         #expect(hub.connectionCount == 2)
@@ -101,10 +129,49 @@ struct LocalHubTests {
         await hub.publish([.orgEvent(joined, change: MembershipChange(userID: bob, orgID: org, isAdmin: false))])
         let third = StoredOrgEvent(orgID: org, seq: 3, type: "y", adminsOnly: true, data: "{}")
         await hub.publish([.orgEvent(third)])
+        // The writers run on their own tasks; closing is queued last and marks the end.
+        a.close(code: 1000, reason: "")
+        b.close(code: 1000, reason: "")
+        let toA = await ra.first(4), toB = await rb.first(2)
+        #expect(toA == [first, joined, third].map { .event(json: $0.envelope) } + [.close(code: 1000, reason: "")])
+        #expect(toB == [.event(json: joined.envelope), .close(code: 1000, reason: "")])
         hub.unregister(a)
         hub.unregister(b)
         #expect(hub.connectionCount == 0)
-        #expect(await drain(a) == [first, joined, third].map { .event(json: $0.envelope) })
-        #expect(await drain(b) == [.event(json: joined.envelope)])
+    }
+
+    @Test func aClientThatDoesNotReadIsClosedWith4008() async {
+        let recorder = Recorder()
+        let gate = AsyncStream<Void>.makeStream()
+        let c = RealtimeConnection(state: RealtimeSessionState(userID: .random(), sessionHash: "s", memberships: [:], limit: 4)) { payload in
+            // The socket is stuck on the first write until the gate opens.
+            if recorder.payloads.isEmpty { var it = gate.stream.makeAsyncIterator(); _ = await it.next() }
+            recorder.record(payload)
+        }
+        c.stopWaitingForResume()
+        for i in 0..<10 { c.send(.event(json: "\(i)")) }
+        #expect(c.didOverflow)
+        gate.continuation.yield()
+        let written = await recorder.untilClose()
+        // The four queued behind the stuck write (one more if the writer took the first before
+        // the rest arrived), in order, then the close; the rest were refused.
+        let events = written.dropLast()
+        #expect((4...5).contains(events.count))
+        #expect(Array(events) == (0..<events.count).map { HubMessage.Payload.event(json: "\($0)") })
+        #expect(written.last == .close(code: 4008, reason: "send queue overflow"))
+    }
+
+    @Test func keepaliveClosesSilentConnections() async {
+        let hub = LocalHub()
+        let recorder = Recorder()
+        let c = RealtimeConnection(state: RealtimeSessionState(userID: .random(), sessionHash: "s", memberships: [:])) { payload in
+            recorder.record(payload)
+        }
+        hub.register(c)
+        let keepalive = RealtimeKeepalive(hub: hub)
+        keepalive.sweepOnce(now: c.openedAt + 5_000_000_000)
+        #expect(recorder.payloads.isEmpty)
+        keepalive.sweepOnce(now: c.openedAt + 80_000_000_000)
+        #expect(await recorder.first(1) == [.close(code: 4002, reason: "no ping")])
     }
 }

@@ -1,3 +1,5 @@
+import DequeModule
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -15,6 +17,8 @@ public protocol Hub: Sendable {
     var connectionCount: Int { get }
     /// The sessions that have open connections on this node.
     var sessionHashes: Set<String> { get }
+    /// This node's open connections.
+    var connections: [RealtimeConnection] { get }
 }
 
 /// Routes messages to this node's connections, indexed by person, organisation and session so a
@@ -32,6 +36,8 @@ public final class LocalHub: Hub {
     public var connectionCount: Int { registry.withLock { $0.all.count } }
 
     public var sessionHashes: Set<String> { registry.withLock { Set($0.all.values.map(\.sessionHash)) } }
+
+    public var connections: [RealtimeConnection] { registry.withLock { Array($0.all.values) } }
 
     public func register(_ connection: RealtimeConnection) {
         let key = ObjectIdentifier(connection)
@@ -95,30 +101,50 @@ public final class LocalHub: Hub {
     }
 }
 
-/// One client's WebSocket as the hub sees it: a bounded queue of outgoing payloads guarded by
-/// its `RealtimeSessionState`.
+/// One client's WebSocket as the hub sees it: its `RealtimeSessionState` and a bounded queue of
+/// outgoing payloads.
+///
+/// An idle connection owns no task of its own beyond the socket's handler: a writer task is
+/// started when something is queued and ends when the queue is empty, so 20,000 idle clients do
+/// not keep 20,000 writer tasks (and their stacks) alive.
 public final class RealtimeConnection: Sendable {
     let userID: User.ID
     let sessionHash: String
     private let state: Mutex<RealtimeSessionState>
-    private let continuation: AsyncStream<HubMessage.Payload>.Continuation
-    /// What the connection's writer sends, in order.
-    let outgoing: AsyncStream<HubMessage.Payload>
-    private let overflowed = Atomic<Bool>(false)
+    private let queue: Mutex<SendQueue>
+    private let sink: @Sendable (HubMessage.Payload) async throws -> Void
+    /// When the client last sent anything (`DispatchTime` nanoseconds).
+    private let lastHeard: Atomic<UInt64>
+    let openedAt: UInt64
+    /// Payloads queued for a client before it counts as too slow.
+    private let limit: Int
 
-    init(state: RealtimeSessionState) {
+    private struct SendQueue {
+        var items = Deque<HubMessage.Payload>()
+        var writing = false
+        /// A close is queued (or the socket is gone): nothing more is accepted.
+        var finished = false
+        var overflowed = false
+    }
+
+    /// - Parameter sink: writes one payload to the socket, in order; called by one task at a time.
+    init(state: RealtimeSessionState, sink: @escaping @Sendable (HubMessage.Payload) async throws -> Void) {
         userID = state.userID
         sessionHash = state.sessionHash
+        limit = state.limit
         self.state = Mutex(state)
-        // The stream itself is bounded too: a client that stops reading overflows it.
-        (outgoing, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(state.limit))
+        queue = Mutex(SendQueue())
+        self.sink = sink
+        let now = DispatchTime.now().uptimeNanoseconds
+        openedAt = now
+        lastHeard = Atomic(now)
     }
 
     /// The organisations whose events this connection receives.
     var organizations: [Organization.ID] { state.withLock { Array($0.memberships.keys) } }
 
-    /// Whether the client fell too far behind and must be closed with 4008.
-    var didOverflow: Bool { overflowed.load(ordering: .relaxed) }
+    /// Whether the client fell too far behind and was closed with 4008.
+    var didOverflow: Bool { queue.withLock { $0.overflowed } }
 
     /// Offers a message from the hub; never blocks.
     func offer(_ message: HubMessage) {
@@ -126,7 +152,7 @@ public final class RealtimeConnection: Sendable {
             switch s.offer(message) {
             case .drop, .buffer: break
             case .send(let payload): enqueue(payload)
-            case .overflow: overflow()
+            case .overflow: enqueue(.close(code: 4008, reason: "send queue overflow"))
             }
         }
     }
@@ -158,15 +184,61 @@ public final class RealtimeConnection: Sendable {
         enqueue(.close(code: code, reason: reason))
     }
 
-    /// Ends the outgoing stream (the connection is gone).
-    func finish() { continuation.finish() }
+    /// Records that the client sent something.
+    func heard() { lastHeard.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
 
-    private func enqueue(_ payload: HubMessage.Payload) {
-        if case .dropped = continuation.yield(payload) { overflow() }
+    /// Seconds since the client last sent anything.
+    func silence(now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Double {
+        Double(now &- lastHeard.load(ordering: .relaxed)) / 1e9
     }
 
-    private func overflow() {
-        overflowed.store(true, ordering: .relaxed)
-        continuation.finish()
+    /// The socket is gone: drop what is queued and accept nothing more.
+    func finish() {
+        queue.withLock { q in
+            q.items.removeAll()
+            q.finished = true
+        }
+    }
+
+    private func enqueue(_ payload: HubMessage.Payload) {
+        let startWriter = queue.withLock { q -> Bool in
+            guard !q.finished else { return false }
+            if case .close = payload {
+                q.finished = true
+                q.items.append(payload)
+            } else if q.items.count >= limit {
+                // The client does not read: close it instead of growing memory.
+                q.overflowed = true
+                q.finished = true
+                q.items.append(.close(code: 4008, reason: "send queue overflow"))
+            } else {
+                q.items.append(payload)
+            }
+            if q.writing { return false }
+            q.writing = true
+            return true
+        }
+        if startWriter { Task { await self.drain() } }
+    }
+
+    private func drain() async {
+        while true {
+            let next = queue.withLock { q -> HubMessage.Payload? in
+                if let first = q.items.popFirst() { return first }
+                q.writing = false
+                return nil
+            }
+            guard let next else { return }
+            do {
+                try await sink(next)
+            } catch {
+                queue.withLock { q in
+                    q.items.removeAll()
+                    q.finished = true
+                    q.writing = false
+                }
+                return
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import Metrics
 import NIOWebSocket
+import ServiceLifecycle
 
 /// Authenticates a WebSocket upgrade: only signed-in people from this site get a socket. A
 /// refused upgrade falls through to the HTTP router, which answers 401 or 426.
@@ -27,6 +28,11 @@ struct SocketAuthMiddleware: RouterMiddleware {
 
 /// Runs one client's WebSocket session: hello, resume from the log, then live events, with a
 /// bounded send queue (see `docs/events.md`).
+///
+/// Memory per idle connection is what limits how many clients one server holds, and in Swift it
+/// is mostly task stacks: so the session reads in the socket handler's own task, writes from a
+/// task that exists only while something is queued, does its database work in short-lived child
+/// tasks, and leaves pings and timeouts to one `RealtimeKeepalive` for all connections.
 struct RealtimeSocket: Sendable {
     let hub: any Hub
     let database: Database
@@ -34,16 +40,23 @@ struct RealtimeSocket: Sendable {
     /// The organisations a person belongs to and whether they administer each.
     let memberships: @Sendable (User.ID) async throws -> [Organization.ID: Bool]
     var queueLimit = 1024
-    /// How long the server holds live events waiting for the client's first `resume`.
-    var resumeWait: Duration = .seconds(10)
     var replayLimit = 5000
 
     static let openConnections = Gauge(label: "tack_websocket_connections")
 
     func run(identity: Identity, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
-        let roles = try await memberships(identity.userID)
-        let connection = RealtimeConnection(state: RealtimeSessionState(
-            userID: identity.userID, sessionHash: identity.sessionHash, memberships: roles, limit: queueLimit))
+        let roles = try await Task { try await memberships(identity.userID) }.value
+        let connection = RealtimeConnection(
+            state: RealtimeSessionState(userID: identity.userID, sessionHash: identity.sessionHash, memberships: roles, limit: queueLimit)
+        ) { payload in
+            switch payload {
+            case .event(let json):
+                try await outbound.write(.text(json))
+            case .close(let code, let reason):
+                if code == 4008 { logger.info("closing a WebSocket whose client does not keep up") }
+                try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
+            }
+        }
         hub.register(connection)
         Self.openConnections.record(hub.connectionCount)
         defer {
@@ -51,49 +64,17 @@ struct RealtimeSocket: Sendable {
             connection.finish()
             Self.openConnections.record(hub.connectionCount)
         }
-        connection.send(.event(json: #"{"type":"hello","data":{"userId":"\#(identity.userID.string)","connectionId":"\#(UUID().uuidString.lowercased())","pingInterval":30}}"#))
-
-        enum Ended { case writer, reader, timer }
-        try await withThrowingTaskGroup(of: Ended.self) { group in
-            group.addTask {
-                for await payload in connection.outgoing {
-                    switch payload {
-                    case .event(let json):
-                        try await outbound.write(.text(json))
-                    case .close(let code, let reason):
-                        try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
-                        return .writer
-                    }
-                }
-                if connection.didOverflow {
-                    logger.info("closing a WebSocket whose client does not keep up")
-                    try await outbound.close(WebSocketErrorCode(codeNumber: 4008), reason: "send queue overflow")
-                }
-                return .writer
+        connection.send(.event(json: #"{"type":"hello","data":{"userId":"\#(identity.userID.string)","connectionId":"\#(UUIDText.format(UUID()))","pingInterval":\#(RealtimeKeepalive.pingInterval)}}"#))
+        for try await message in inbound.messages(maxSize: 1 << 16) {
+            connection.heard()
+            guard case .text(let text) = message, let request = ClientMessage(text) else {
+                try await outbound.close(WebSocketErrorCode(codeNumber: 4400), reason: "unknown message")
+                return
             }
-            group.addTask {
-                for try await message in inbound.messages(maxSize: 1 << 16) {
-                    guard case .text(let text) = message, let request = ClientMessage(text) else {
-                        try await outbound.close(WebSocketErrorCode(codeNumber: 4400), reason: "unknown message")
-                        return .reader
-                    }
-                    switch request {
-                    case .ping: connection.send(.event(json: #"{"type":"pong"}"#))
-                    case .resume(let cursors): try await resume(connection, cursors: cursors)
-                    }
-                }
-                return .reader
+            switch request {
+            case .ping: connection.send(.event(json: #"{"type":"pong"}"#))
+            case .resume(let cursors): try await Task { try await resume(connection, cursors: cursors) }.value
             }
-            group.addTask {
-                try await Task.sleep(for: resumeWait)
-                // A client that never asks to resume gets live events from now on.
-                connection.stopWaitingForResume()
-                return .timer
-            }
-            while let ended = try await group.next() {
-                if ended != .timer { break }
-            }
-            group.cancelAll()
         }
     }
 
@@ -139,6 +120,36 @@ enum ClientMessage: Equatable {
         case "ping": self = .ping
         case "resume": self = .resume(cursors: envelope.cursors ?? [:])
         default: return nil
+        }
+    }
+}
+
+/// Keeps every connection of this node honest from one task: clients ping with
+/// `{"type":"ping"}` every `pingInterval` seconds; a connection silent for 2.5 intervals is closed
+/// with 4002, and one that never asked to resume gets live events after 10 seconds.
+struct RealtimeKeepalive: Service {
+    static let pingInterval = 30
+    let hub: any Hub
+    var tick: Duration = .seconds(5)
+    var silenceLimit = Double(pingInterval) * 2.5
+    var resumeWait = 10.0
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                try await Task.sleep(for: tick)
+                sweepOnce()
+            }
+        }
+    }
+
+    func sweepOnce(now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
+        for connection in hub.connections {
+            if connection.silence(now: now) > silenceLimit {
+                connection.close(code: 4002, reason: "no ping")
+            } else if Double(now &- connection.openedAt) / 1e9 > resumeWait {
+                connection.stopWaitingForResume()
+            }
         }
     }
 }
