@@ -76,6 +76,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
                                           searchForIndexHtml: true, logger: logger))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
     router.add(middleware: AuthMiddleware(auth: parts.auth, secureCookies: configuration.secureCookies))
+    router.add(middleware: DirectoryReadCache(store: DirectoryResponseStore(budget: configuration.directoryCacheBytes), database: parts.database))
     router.get("/openapi.yaml") { _, _ -> Response in
         guard let url = TackAPIResources.specURL, let data = FileManager.default.contents(atPath: url.path) else {
             throw AppError.notFound("OpenAPI document")

@@ -23,6 +23,8 @@ public struct TackConfiguration: Sendable {
     public var sqliteSynchronousFull = false
     /// Log level (`TACK_LOG_LEVEL`): trace, debug, info, notice, warning, error.
     public var logLevel: Logger.Level = .info
+    /// Bytes of directory list answers kept in memory (`TACK_DIRECTORY_CACHE_MB`; 0 turns it off).
+    public var directoryCacheBytes = 64 << 20
     /// Messages queued for one WebSocket before its client counts as too slow (closed with 4008).
     public var socketQueueLimit = 1024
 
@@ -46,6 +48,10 @@ public struct TackConfiguration: Sendable {
         if let v = environment["TACK_BCRYPT_COST"], !v.isEmpty {
             guard let n = UInt8(v), (4...31).contains(n) else { throw ConfigurationError("TACK_BCRYPT_COST must be 4 to 31") }
             c.bcryptCost = n
+        }
+        if let v = environment["TACK_DIRECTORY_CACHE_MB"], !v.isEmpty {
+            guard let n = Int(v), n >= 0 else { throw ConfigurationError("TACK_DIRECTORY_CACHE_MB must be 0 or more") }
+            c.directoryCacheBytes = n << 20
         }
         if let v = environment["TACK_SECURE_COOKIES"] { c.secureCookies = ["1", "true", "yes"].contains(v.lowercased()) }
         if let v = environment["TACK_SQLITE_SYNC"] { c.sqliteSynchronousFull = v.lowercased() == "full" }

@@ -158,3 +158,31 @@ struct DirectoryAPITests {
         }
     }
 }
+
+@Suite("Directory read cache")
+struct DirectoryReadCacheTests {
+    @Test("cached lists change as soon as the organisation does", arguments: Engine.all)
+    func invalidation(engine: Engine) async throws {
+        try await withAPI(engine) { api in
+            let ann = try await api.signUp("Ann"), bob = try await api.signUp("Bob")
+            let org = try await api.createOrg(ann)
+            _ = try await api.join(bob, org, owner: ann)
+            let members = "/api/v1/orgs/\(org.id)/members"
+            let first = try await api.call(.get, members, as: ann)
+            #expect(try await api.call(.get, members, as: bob).text == first.text, "every member reads the same answer")
+            _ = try await api.call(.patch, "/api/v1/me", as: bob, json: API.body(["name": "Robert"]))
+            let names = try await api.call(.get, members, as: ann).json["items"].array.compactMap { $0["name"].string }
+            #expect(names == ["Ann", "Robert"])
+            let departments = "/api/v1/orgs/\(org.id)/departments"
+            _ = try await api.call(.get, departments, as: ann)
+            let sales = try await api.createDepartment(org, as: ann, name: "Sales")
+            _ = try await api.call(.patch, "\(members)/\(org.ownerMemberID)", as: ann, json: API.body(["departmentIds": [sales]]))
+            let listed = try await api.call(.get, departments, as: bob).json["items"].array
+            #expect(listed.first { $0["id"].string == sales }?["memberCount"].int == 1)
+            // An outsider still gets 404, cached answer or not.
+            let eve = try await api.signUp("Eve")
+            #expect(try await api.call(.get, members, as: eve).status == .notFound)
+            #expect(try await api.call(.get, members).status == .unauthorized)
+        }
+    }
+}

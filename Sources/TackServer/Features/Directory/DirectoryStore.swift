@@ -34,13 +34,12 @@ struct DirectoryStore: Sendable {
         let rows = try await db.raw("""
             SELECT o.id AS org_id, o.name AS org_name, o.kind AS org_kind, o.created_at AS org_created_at, o.event_seq,
                    (SELECT COUNT(*) FROM members x WHERE x.org_id = o.id) AS member_count,
-                   \(unsafeRaw: Self.memberColumns)
+                   \(unsafeRaw: Self.memberColumns(db))
             FROM members m JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
             WHERE m.user_id = \(bind: userID)
             ORDER BY o.name, o.id
             """).all()
-        var members = try rows.map(Self.member)
-        try await attachDepartments(db, to: &members)
+        let members = try rows.map(Self.member)
         return try zip(rows, members).map { row, member in
             (Organization(
                 id: try row.decode(column: "org_id", as: Organization.ID.self),
@@ -162,10 +161,20 @@ struct DirectoryStore: Sendable {
 
     // MARK: Members
 
-    static let memberColumns = """
-        m.id, m.org_id, m.user_id, m.role, m.capabilities, m.title, m.joined_at, m.sort_name,
-        u.name, u.email, u.phone, u.password_hash IS NOT NULL AS claimed
-        """
+    /// The columns of a member row, with its departments aggregated into one text column so that
+    /// a page of members is one statement (its text the same for every page size).
+    ///
+    /// Dialect branch: `string_agg(… ORDER BY …)` on PostgreSQL, `group_concat` over an ordered
+    /// subquery on SQLite. Index: primary key (member_id, department_id) — O(1) per member.
+    static func memberColumns(_ db: any SQLDatabase) -> String {
+        let departments = db.dialect.name == "sqlite"
+            ? "(SELECT group_concat(d, ',') FROM (SELECT md.department_id AS d FROM member_departments md WHERE md.member_id = m.id ORDER BY md.department_id))"
+            : "(SELECT string_agg(md.department_id::text, ',' ORDER BY md.department_id) FROM member_departments md WHERE md.member_id = m.id)"
+        return """
+            m.id, m.org_id, m.user_id, m.role, m.capabilities, m.title, m.joined_at, m.sort_name,
+            u.name, u.email, u.phone, u.password_hash IS NOT NULL AS claimed, \(departments) AS department_ids
+            """
+    }
 
     func insertMember(_ db: any SQLDatabase, _ member: Member, now: Date) async throws {
         try await db.insert(into: "members")
@@ -236,34 +245,14 @@ struct DirectoryStore: Sendable {
     }
 
     private func fetchMembers(_ db: any SQLDatabase, where condition: SQLQueryString, orderedAndLimit limit: Int? = nil) async throws -> [Member] {
-        var sql: SQLQueryString = "SELECT \(unsafeRaw: Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id WHERE "
+        var sql: SQLQueryString = "SELECT \(unsafeRaw: Self.memberColumns(db)) FROM members m JOIN users u ON u.id = m.user_id WHERE "
         sql += condition
         if let limit { sql += " ORDER BY m.sort_name, m.id LIMIT \(literal: limit)" }
-        let rows = try await db.raw(sql).all()
-        var members = try rows.map(Self.member)
-        try await attachDepartments(db, to: &members)
-        return members
+        return try await db.raw(sql).all().map(Self.member)
     }
 
     /// The sort key of a member, for page cursors.
     func sortName(of member: Member) -> String { member.name.lowercased() }
-
-    /// Fills in `departmentIDs` with one query for the whole list.
-    private func attachDepartments(_ db: any SQLDatabase, to members: inout [Member]) async throws {
-        guard !members.isEmpty else { return }
-        // Index: primary key (member_id, department_id).
-        let rows = try await db.select().columns("member_id", "department_id").from("member_departments")
-            .where(SQLIdentifier("member_id"), .in, SQLBind.group(members.map(\.id)))
-            .orderBy("department_id")
-            .all()
-        var byMember: [Member.ID: [Department.ID]] = [:]
-        for row in rows {
-            byMember[try row.decode(column: "member_id", as: Member.ID.self), default: []]
-                .append(try row.decode(column: "department_id", as: Department.ID.self))
-        }
-        // Ordered by id in SQL: the same order on both engines (UUID bytes; upper-case hex text).
-        for i in members.indices { members[i].departmentIDs = byMember[members[i].id] ?? [] }
-    }
 
     static func member(_ row: any SQLRow) throws -> Member {
         Member(
@@ -276,7 +265,8 @@ struct DirectoryStore: Sendable {
             phone: try row.decode(column: "phone", as: String?.self),
             role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .member,
             capabilities: decodeCapabilities(try row.decode(column: "capabilities", as: String.self)),
-            departmentIDs: [],
+            departmentIDs: (try row.decode(column: "department_ids", as: String?.self) ?? "")
+                .split(separator: ",").compactMap { UUIDText.parse(String($0)).map(Department.ID.init(rawValue:)) },
             joinedAt: try row.decode(column: "joined_at", as: Date.self),
             claimed: try row.decode(column: "claimed", as: Bool.self))
     }
