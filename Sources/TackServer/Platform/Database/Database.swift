@@ -158,7 +158,7 @@ final class PostgresDriver: DatabaseDriver {
 
     func read<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
         try await client.withConnection { connection in
-            try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+            try await body(PostgresSQLDatabase(connection: connection, logger: logger))
         }
     }
 
@@ -170,7 +170,7 @@ final class PostgresDriver: DatabaseDriver {
                 return try await client.withConnection { connection in
                     try await connection.query("BEGIN", logger: logger)
                     do {
-                        let result = try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+                        let result = try await body(PostgresSQLDatabase(connection: connection, logger: logger))
                         try await connection.query("COMMIT", logger: logger)
                         return result
                     } catch {
