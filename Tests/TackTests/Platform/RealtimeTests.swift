@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -170,8 +171,10 @@ struct LocalHubTests {
         hub.register(c)
         let keepalive = RealtimeKeepalive(hub: hub)
         keepalive.sweepOnce(now: c.openedAt + 5_000_000_000)
+        c.heard()
+        keepalive.sweepOnce(now: c.openedAt - 1)  // heard after the sweep read the clock
         #expect(recorder.payloads.isEmpty)
-        keepalive.sweepOnce(now: c.openedAt + 80_000_000_000)
+        keepalive.sweepOnce(now: DispatchTime.now().uptimeNanoseconds + 80_000_000_000)
         #expect(await recorder.first(1) == [.close(code: 4002, reason: "no ping")])
     }
 }

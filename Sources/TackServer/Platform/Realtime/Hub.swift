@@ -189,7 +189,9 @@ public final class RealtimeConnection: Sendable {
 
     /// Seconds since the client last sent anything.
     func silence(now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Double {
-        Double(now &- lastHeard.load(ordering: .relaxed)) / 1e9
+        // The client may be heard after `now` was read (during a sweep): that is no silence.
+        let heard = lastHeard.load(ordering: .relaxed)
+        return heard >= now ? 0 : Double(now - heard) / 1e9
     }
 
     /// The socket is gone: drop what is queued and accept nothing more.

@@ -147,7 +147,7 @@ struct RealtimeKeepalive: Service {
         for connection in hub.connections {
             if connection.silence(now: now) > silenceLimit {
                 connection.close(code: 4002, reason: "no ping")
-            } else if Double(now &- connection.openedAt) / 1e9 > resumeWait {
+            } else if now > connection.openedAt, Double(now - connection.openedAt) / 1e9 > resumeWait {
                 connection.stopWaitingForResume()
             }
         }
