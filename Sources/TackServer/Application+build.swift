@@ -72,6 +72,8 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
+    let spec = TackAPIResources.specURL.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
+    router.add(middleware: MethodNotAllowedMiddleware(table: APIRouteTable(spec: spec)))
     router.add(middleware: FileMiddleware(configuration.resolvedPublicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
                                           searchForIndexHtml: true, logger: logger))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))

@@ -78,6 +78,8 @@ struct AuthAPITests {
             #expect(reply.code == "invalid_token")
             #expect(try await api.call(.post, "/api/v1/auth/signout", as: ann).status == .noContent)
             #expect(try await api.call(.get, "/api/v1/me", as: ann).status == .unauthorized, "a revoked token no longer works")
+            #expect(try await api.call(.get, "/healthz", as: forged).status == .ok, "public operations ignore a bad token")
+            #expect(try await api.call(.get, "/api/v1/invitations/ZZZZ2345", as: forged).code == "invitation_not_found")
         }
     }
 
@@ -210,6 +212,10 @@ struct HTTPPlatformTests {
             #expect(unknown.status == .notFound)
             #expect(unknown.code == "not_found")
             #expect(unknown.headers[.contentType] == "application/problem+json")
+            let wrongMethod = try await api.call(.put, "/api/v1/orgs", as: ann)
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(wrongMethod.headers[.allow] == "POST")
+            #expect(try await api.call(.delete, "/api/v1/me", as: ann).headers[.allow] == "GET, PATCH")
             let badID = try await api.call(.get, "/api/v1/orgs/not-a-uuid", as: ann)
             #expect(badID.status == .badRequest)
             #expect(badID.code == "invalid_id")

@@ -83,7 +83,7 @@ struct DirectoryAPITests {
             #expect(found.compactMap { $0["name"].string } == ["张伟"])
             let inSales = try await api.call(.get, "/api/v1/orgs/\(org.id)/members?departmentId=\(sales)", as: owner).json["items"].array
             #expect(inSales.count == 5)
-            #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)/members?limit=0", as: owner).status == .unprocessableContent)
+            #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)/members?limit=0", as: owner).code == "invalid_parameter")
             #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)/members?cursor=garbage", as: owner).code == "invalid_cursor")
         }
     }
@@ -154,7 +154,7 @@ struct DirectoryAPITests {
                     "admins-only events are not shown to members")
             #expect(forAnn["latestSeq"].int == 4)
             #expect(forAnn["items"][3]["data"]["name"].string == "Acme Ltd")
-            #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)/events?after=-1", as: ann).status == .unprocessableContent)
+            #expect(try await api.call(.get, "/api/v1/orgs/\(org.id)/events?after=-1", as: ann).status == .badRequest)
         }
     }
 }

@@ -94,8 +94,8 @@ final class DirectoryService: Sendable {
 
     /// Events of the organisation after `after`, for clients that poll.
     func events(_ identity: Identity, _ orgID: Organization.ID, after: Int64, limit: Int) async throws -> EventLogStore.Replay {
-        guard after >= 0 else { throw AppError.invalid("after", "Must not be negative.") }
-        guard (1...1000).contains(limit) else { throw AppError.invalid("limit", "Must be between 1 and 1000.") }
+        guard after >= 0 else { throw AppError.invalidParameter("after", "Must not be negative.") }
+        guard (1...1000).contains(limit) else { throw AppError.invalidParameter("limit", "Must be between 1 and 1000.") }
         return try await database.read { db in
             let member = try await accessMember(db, identity, orgID)
             return try await log.fetchEvents(db, org: orgID, after: after, limit: limit, isAdmin: member.role.isAdmin)
@@ -203,9 +203,9 @@ final class DirectoryService: Sendable {
 
     func members(_ identity: Identity, _ orgID: Organization.ID, query: String?, departmentID: Department.ID?,
                  cursor: String?, limit: Int) async throws -> MemberPage {
-        guard (1...1000).contains(limit) else { throw AppError.invalid("limit", "Must be between 1 and 1000.") }
+        guard (1...1000).contains(limit) else { throw AppError.invalidParameter("limit", "Must be between 1 and 1000.") }
         let query = query?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let query, query.count > 100 { throw AppError.invalid("q", "The search is longer than 100 characters.") }
+        if let query, query.count > 100 { throw AppError.invalidParameter("q", "The search is longer than 100 characters.") }
         let after = try cursor.map(Self.decodeCursor)
         return try await database.read { db in
             _ = try await accessMember(db, identity, orgID)

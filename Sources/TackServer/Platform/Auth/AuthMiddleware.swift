@@ -14,7 +14,8 @@ struct AuthMiddleware: RouterMiddleware {
         if ![.get, .head, .options].contains(request.method), !Self.isBearer(request) {
             try Self.checkCSRF(request, viaCookie: viaCookie)
         }
-        let scope = RequestScope(identity: identity, clientAddress: context.remoteAddress, secureCookies: secureCookies)
+        let scope = RequestScope(identity: identity, invalidToken: identity == nil && Self.isBearer(request),
+                                 clientAddress: context.remoteAddress, secureCookies: secureCookies)
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }
@@ -26,15 +27,13 @@ struct AuthMiddleware: RouterMiddleware {
         request.headers[.authorization]?.lowercased().hasPrefix("bearer ") == true
     }
 
-    /// The identity of a request, and whether it came from the session cookie. A bad bearer
-    /// token is an error; a stale cookie just means "not signed in".
+    /// The identity of a request, and whether it came from the session cookie. An unknown token
+    /// or a stale cookie means "not signed in": operations that need a person then answer 401
+    /// (`invalid_token` for a bad bearer token), public ones work as for anyone.
     static func authenticate(_ request: Request, auth: AuthService) async throws -> (Identity?, Bool) {
         if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
             let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-            guard let identity = try await auth.authenticate(token: token) else {
-                throw AppError(.unauthorized, "invalid_token", "The bearer token is unknown or has expired.")
-            }
-            return (identity, false)
+            return (try await auth.authenticate(token: token), false)
         }
         if let cookie = request.cookies[APIHandler.sessionCookie], !cookie.value.isEmpty {
             return (try await auth.authenticate(token: cookie.value), true)

@@ -42,6 +42,10 @@ public struct AppError: Error, Sendable, CustomStringConvertible {
         AppError(.unprocessableContent, "validation_failed", message, errors: [FieldProblem(field: field, code: code, message: message)])
     }
     public static func badRequest(_ code: String, _ detail: String) -> AppError { AppError(.badRequest, code, detail) }
+    /// A query or path parameter out of its documented range (400 `invalid_parameter`).
+    public static func invalidParameter(_ name: String, _ message: String) -> AppError {
+        AppError(.badRequest, "invalid_parameter", message, errors: [FieldProblem(field: name, code: "invalid", message: message)])
+    }
     public static func unauthenticated(_ detail: String = "Sign in first.") -> AppError { AppError(.unauthorized, "unauthenticated", detail) }
     public static func forbidden(_ detail: String) -> AppError { AppError(.forbidden, "forbidden", detail) }
     /// Also used for everything of another organisation: to outsiders it does not exist.

@@ -17,6 +17,8 @@ struct RequestScope: Sendable {
     @TaskLocal static var current = RequestScope()
 
     var identity: Identity?
+    /// The request carried a bearer token that is unknown or expired (public operations ignore it).
+    var invalidToken = false
     /// The client's address (the TCP peer), for rate limits.
     var clientAddress: String = "unknown"
     /// Whether cookies must be marked Secure (TLS in front of Tack).
@@ -27,7 +29,10 @@ struct RequestScope: Sendable {
 
     /// The signed-in caller, or 401.
     func requireIdentity() throws -> Identity {
-        guard let identity else { throw AppError.unauthenticated() }
+        guard let identity else {
+            if invalidToken { throw AppError(.unauthorized, "invalid_token", "The bearer token is unknown or has expired.") }
+            throw AppError.unauthenticated()
+        }
         return identity
     }
 }
