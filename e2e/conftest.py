@@ -151,3 +151,63 @@ def api(context, method: str, path: str, body=None):
         headers["Content-Type"] = "application/json"
         data = json.dumps(body)
     return context.request.fetch(f"{BASE_URL}{path}", method=method, headers=headers, data=data)
+
+
+def join_org(new_context, owner_context, org_id: str, role: str = "member", **context_options):
+    """Someone new signs up and joins the organisation with an invitation; returns (person, page)
+    with the page signed in and knowing the membership."""
+    invitation = api(owner_context, "POST", f"/api/v1/orgs/{org_id}/invitations", {})
+    assert invitation.ok, invitation.text()
+    page = new_context(**context_options).new_page()
+    person = new_person(role)
+    sign_up(page, person)
+    expect(page.get_by_test_id("welcome-page")).to_be_visible()
+    accepted = api(page.context, "POST", f"/api/v1/invitations/{invitation.json()['code']}/accept")
+    assert accepted.ok, accepted.text()
+    expect(page.get_by_test_id("org-switcher").locator(f"option[value='{org_id}']")).to_have_count(1)
+    return person, page
+
+
+def open_chat(page: Page, org_id: str) -> None:
+    page.goto(f"/#/org/{org_id}/chat")
+    expect(page.get_by_test_id("conversation-list")).to_be_attached()
+
+
+def conversation_row(page: Page, name: str):
+    return page.get_by_test_id("conversation").filter(has_text=name)
+
+
+def pick_member(page: Page, name: str):
+    """The member called `name` in the open member picker, found by searching."""
+    page.get_by_test_id("picker-search").fill(name)
+    return page.get_by_test_id("picker-member").filter(has_text=name)
+
+
+def start_direct_chat(page: Page, org_id: str, name: str) -> None:
+    """Opens the 1:1 chat with `name` from the chat screen's "New chat"."""
+    open_chat(page, org_id)
+    page.get_by_test_id("new-chat").click()
+    pick_member(page, name).click()
+    expect(page.get_by_test_id("conversation-title")).to_have_text(name)
+
+
+def create_group(page: Page, org_id: str, name: str, members) -> None:
+    """Creates a group with the named members from the chat screen's "New group"."""
+    open_chat(page, org_id)
+    page.get_by_test_id("new-group").click()
+    page.get_by_test_id("group-name").fill(name)
+    for member in members:
+        pick_member(page, member).get_by_role("checkbox").check()
+    page.get_by_test_id("group-create").click()
+    expect(page.get_by_test_id("conversation-title")).to_have_text(name)
+
+
+def send_message(page: Page, text: str) -> None:
+    page.get_by_test_id("composer-input").fill(text)
+    page.get_by_test_id("composer-input").press("Enter")
+    expect(sent_message(page, text)).to_be_visible()
+
+
+def sent_message(page: Page, text: str):
+    """A stored message (not one still sending) whose text contains `text`."""
+    return page.get_by_test_id("message").filter(has=page.get_by_test_id("message-text").filter(has_text=text))

@@ -4,9 +4,11 @@ import { h } from './core/dom.js';
 import { browserLocale, locale, savedLocale, setLocale, t } from './core/i18n.js';
 import { navigate, startRouter } from './core/router.js';
 import { createSocket } from './core/socket.js';
-import { dispatch, resync } from './dispatcher.js';
+import { caughtUp, dispatch, resync } from './dispatcher.js';
 import { loadMe, session, sessionEnded } from './features/auth/state.js';
 import { signInView, signUpView } from './features/auth/views.js';
+import { chatPage } from './features/chat/page.js';
+import { closeChat, openChat } from './features/chat/state.js';
 import { directoryPage } from './features/directory/page.js';
 import { closeOrg } from './features/directory/state.js';
 import { importView } from './features/import/view.js';
@@ -23,6 +25,7 @@ const socket = createSocket({
   // Memberships may have changed before the socket opened or while it was down; a failed refresh
   // waits for the next connection.
   onConnected: () => loadMe().catch(() => {}),
+  onResumed: caughtUp,
   onSessionEnded: sessionEnded,
   isGapFree: isAdmin,
 });
@@ -37,6 +40,7 @@ function orgPage(view, { admin = false } = {}) {
   return (root, params) => {
     if (!membership(params.orgId) || (admin && !isAdmin(params.orgId))) return notFoundView(root);
     rememberOrg(params.orgId);
+    openChat(params.orgId);
     return view(root, params);
   };
 }
@@ -51,6 +55,10 @@ const routes = [
   { path: '/org/:orgId', view: orgPage(directoryPage) },
   { path: '/org/:orgId/dept/:deptId', view: orgPage(directoryPage) },
   { path: '/org/:orgId/member/:memberId', view: orgPage(directoryPage) },
+  { path: '/org/:orgId/chat', view: orgPage(chatPage) },
+  { path: '/org/:orgId/chat/with/:memberId', view: orgPage(chatPage) },
+  { path: '/org/:orgId/chat/:conversationId', view: orgPage(chatPage) },
+  { path: '/org/:orgId/chat/:conversationId/at/:seq', view: orgPage(chatPage) },
   { path: '/org/:orgId/invites', view: orgPage(invitesView, { admin: true }) },
   { path: '/org/:orgId/import', view: orgPage(importView, { admin: true }) },
   { path: '/org/:orgId/settings', view: orgPage(settingsView, { admin: true }) },
@@ -96,6 +104,7 @@ function followSession({ status, user, memberships }) {
   if (status !== 'signedIn') {
     socket.stop();
     closeOrg();
+    closeChat();
     return;
   }
   socket.follow(memberships.map((m) => m.organization));

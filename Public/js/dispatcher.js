@@ -1,5 +1,8 @@
 /** The one place that maps server event types (docs/events.md) to feature state updates. */
 import { loadMe } from './features/auth/state.js';
+import * as chat from './features/chat/state.js';
+import { notifyMessage } from './features/chat/notify.js';
+import * as thread from './features/chat/thread.js';
 import * as directory from './features/directory/state.js';
 import * as invites from './features/invites/state.js';
 import { membershipAdded, ownJoinRequestUpdated } from './features/invites/join-state.js';
@@ -29,7 +32,34 @@ const handlers = {
     membershipAdded(data.organization.id);
   },
   'membership.removed': ({ data }) => orgs.removeMembership(data.orgId),
+  'message.created': ({ org, data }) => {
+    chat.messageCreated(org, data);
+    thread.messageCreated(org, data);
+    notifyMessage(org, data);
+  },
+  'message.recalled': messageChanged,
+  'message.pinned': messageChanged,
+  'message.unpinned': messageChanged,
+  'conversation.added': ({ org, data }) => chat.conversationAdded(org, data),
+  'conversation.updated': ({ org, data }) => chat.conversationUpdated(org, data),
+  'conversation.removed': ({ org, data }) => chat.conversationRemoved(org, data),
+  'conversation.read': ({ org, data }) => chat.conversationRead(org, data),
+  'receipts.updated': ({ org, data }) => thread.receiptsUpdated(org, data),
 };
+
+function messageChanged({ org, data }) {
+  chat.messageChanged(org, data);
+  thread.messageChanged(org, data);
+}
+
+/**
+ * Chat events are not in an organisation's log: after every (re)connection, the conversations are
+ * fetched afresh and the open one is synced from its cursor (docs/events.md, "Chat events").
+ */
+export async function caughtUp() {
+  await chat.loadConversations();
+  await thread.syncThread();
+}
 
 export function dispatch(event) {
   handlers[event.type]?.(event);

@@ -1,9 +1,13 @@
-/** The header: organisation switcher, one's join requests, sections, connection state, language, sign-out. */
+/**
+ * The header: organisation switcher, one's join requests, sections (with the chat's unread count),
+ * connection state, language, sign-out.
+ */
 import { h } from './core/dom.js';
 import { button, select } from './core/forms.js';
 import { errorText, LOCALES, locale, setLocale, t } from './core/i18n.js';
 import { currentPath, navigate } from './core/router.js';
 import { saveLocale, session, signOut } from './features/auth/state.js';
+import { chat } from './features/chat/state.js';
 import { ownRequestNotices } from './features/invites/requests.js';
 import { isAdmin, memberships } from './features/orgs/state.js';
 
@@ -30,20 +34,33 @@ function ownRequests() {
   return notices.length ? h('div', { class: 'shell-requests', role: 'status', 'aria-label': t('shell.requests'), 'data-testid': 'own-requests' }, notices) : '';
 }
 
-function sections(orgId) {
+function sections(orgId, chatBadge) {
   const path = currentPath();
-  const link = (suffix, label, testId) => {
-    const href = `/org/${orgId}${suffix}`;
-    const active = suffix ? path === href : !/\/(invites|import|settings)$/.test(path);
-    return h('a', { class: 'shell-link', href: `#${href}`, 'aria-current': active ? 'page' : null, 'data-testid': testId }, label);
-  };
+  const base = `/org/${orgId}`;
+  const link = (suffix, label, testId, active, ...extra) => h('a', {
+    class: 'shell-link', href: `#${base}${suffix}`, 'aria-current': active ? 'page' : null, 'data-testid': testId,
+  }, label, extra);
+  const inChat = path === `${base}/chat` || path.startsWith(`${base}/chat/`);
   return h('nav', { class: 'shell-nav', 'aria-label': t('shell.sections') },
-    link('', t('nav.directory'), 'nav-directory'),
+    link('', t('nav.directory'), 'nav-directory', !inChat && !/\/(invites|import|settings)$/.test(path)),
+    link('/chat', t('nav.chat'), 'nav-chat', inChat, chatBadge),
     isAdmin(orgId) && [
-      link('/invites', t('nav.invites'), 'nav-invites'),
-      link('/import', t('nav.import'), 'nav-import'),
-      link('/settings', t('nav.settings'), 'nav-settings'),
+      link('/invites', t('nav.invites'), 'nav-invites', path === `${base}/invites`),
+      link('/import', t('nav.import'), 'nav-import', path === `${base}/import`),
+      link('/settings', t('nav.settings'), 'nav-settings', path === `${base}/settings`),
     ]);
+}
+
+/** The unread messages of the organisation in view, on the Chat link. */
+function chatBadge() {
+  const badge = h('span', { class: 'shell-badge', 'data-testid': 'nav-chat-unread', hidden: true });
+  chat.subscribe(({ conversations }) => {
+    const unread = conversations.reduce((sum, c) => sum + c.unreadCount, 0);
+    badge.hidden = unread === 0;
+    badge.textContent = unread > 99 ? '99+' : String(unread);
+    badge.setAttribute('aria-label', t('chat.unreadMessages', { count: unread }));
+  });
+  return badge;
 }
 
 function languageSwitch() {
@@ -63,6 +80,7 @@ function languageSwitch() {
 /** Renders into `header`; `connection` is the socket's `{ state }` store. */
 export function mountShell(header, connection) {
   const indicator = h('span', { class: 'shell-conn', role: 'status', 'data-testid': 'connection' });
+  const unread = chatBadge();
   const showConnection = () => {
     const { state } = connection.get();
     indicator.dataset.state = state;
@@ -75,7 +93,7 @@ export function mountShell(header, connection) {
     showConnection();
     header.replaceChildren(
       h('a', { class: 'shell-brand', href: '#/' }, h('img', { class: 'shell-logo', src: '/icons/icon.svg', alt: '' }), t('app.name')),
-      ...(signedIn ? [orgSwitcher(orgId), ownRequests(), orgId ? sections(orgId) : ''] : []),
+      ...(signedIn ? [orgSwitcher(orgId), ownRequests(), orgId ? sections(orgId, unread) : ''] : []),
       h('div', { class: 'shell-tools' },
         signedIn && indicator,
         languageSwitch(),

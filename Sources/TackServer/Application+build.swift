@@ -19,6 +19,7 @@ public struct TackServerParts: Sendable {
     let auth: AuthService
     let directory: DirectoryService
     let invitations: InvitationService
+    let chat: ChatService
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -51,14 +52,19 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let hub = LocalHub()
     let transactor = Transactor(database: database, hub: hub, clock: clock)
     let log = EventLogStore()
-    let directory = DirectoryService(transactor: transactor, log: log, clock: clock)
+    let chat = ChatService(
+        transactor: transactor, clock: clock, files: FileStore(root: configuration.resolvedAttachmentsDirectory),
+        limits: .init(groupMembers: configuration.groupMaxMembers, attachmentBytes: configuration.maxAttachmentBytes), logger: logger)
+    let directory = DirectoryService(transactor: transactor, log: log, clock: clock,
+                                     directoryChanged: { db, outbox, org, change in try await chat.followDirectory(db, outbox, org: org, change: change) })
     let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock,
                            profileChanged: { db, outbox, user in try await directory.announceProfileChange(db, outbox, user) })
     let invitations = InvitationService(directory: directory, clock: clock)
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))
-    return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations,
+    services.append(chat.receipts)
+    return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat,
                            migrator: Migrator(database: database, migrations: Schema.migrations, logger: logger),
                            services: services)
 }
@@ -76,7 +82,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
     router.add(middleware: MethodNotAllowedMiddleware(table: APIRouteTable(spec: spec)))
     router.add(middleware: FileMiddleware(configuration.resolvedPublicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
                                           searchForIndexHtml: true, logger: logger))
-    router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+    router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, attachmentLimit: configuration.maxAttachmentBytes))
     router.add(middleware: AuthMiddleware(auth: parts.auth, secureCookies: configuration.secureCookies))
     router.add(middleware: DirectoryReadCache(store: DirectoryResponseStore(budget: configuration.directoryCacheBytes), database: parts.database))
     router.get("/openapi.yaml") { _, _ -> Response in
@@ -86,13 +92,16 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
         return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
-    let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations,
+    let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations, chat: parts.chat,
                              database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
     try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))
 
     let socket = RealtimeSocket(hub: parts.hub, database: parts.database, log: EventLogStore(),
-                                memberships: { [directory = parts.directory] in try await directory.membershipRoles($0) },
+                                subscriptions: { [directory = parts.directory, chat = parts.chat] user in
+                                    RealtimeSubscriptions(organizations: try await directory.membershipRoles(user),
+                                                          conversations: try await chat.conversationIDs(user))
+                                },
                                 queueLimit: configuration.socketQueueLimit)
     RealtimeSocket.openConnections.record(parts.hub.connectionCount)
     let socketRouter = Router(context: SocketRequestContext.self)

@@ -23,6 +23,12 @@ public struct TackConfiguration: Sendable {
     public var sqliteSynchronousFull = false
     /// Log level (`TACK_LOG_LEVEL`): trace, debug, info, notice, warning, error.
     public var logLevel: Logger.Level = .info
+    /// Where attachments are stored (`TACK_ATTACHMENTS_DIR`); by default `attachments` in the data folder.
+    public var attachmentsDirectory: String?
+    /// Largest attachment in bytes (`TACK_MAX_ATTACHMENT_BYTES`).
+    public var maxAttachmentBytes = 20 << 20
+    /// Members a group may have (`TACK_GROUP_MAX_MEMBERS`, at most 10,000).
+    public var groupMaxMembers = 1000
     /// Bytes of directory list answers kept in memory (`TACK_DIRECTORY_CACHE_MB`; 0 turns it off).
     public var directoryCacheBytes = 64 << 20
     /// Messages queued for one WebSocket before its client counts as too slow (closed with 4008).
@@ -49,6 +55,15 @@ public struct TackConfiguration: Sendable {
             guard let n = UInt8(v), (4...31).contains(n) else { throw ConfigurationError("TACK_BCRYPT_COST must be 4 to 31") }
             c.bcryptCost = n
         }
+        if let v = environment["TACK_ATTACHMENTS_DIR"], !v.isEmpty { c.attachmentsDirectory = v }
+        if let v = environment["TACK_MAX_ATTACHMENT_BYTES"], !v.isEmpty {
+            guard let n = Int(v), n > 0 else { throw ConfigurationError("TACK_MAX_ATTACHMENT_BYTES must be a positive number") }
+            c.maxAttachmentBytes = n
+        }
+        if let v = environment["TACK_GROUP_MAX_MEMBERS"], !v.isEmpty {
+            guard let n = Int(v), (2...10_000).contains(n) else { throw ConfigurationError("TACK_GROUP_MAX_MEMBERS must be 2 to 10000") }
+            c.groupMaxMembers = n
+        }
         if let v = environment["TACK_DIRECTORY_CACHE_MB"], !v.isEmpty {
             guard let n = Int(v), n >= 0 else { throw ConfigurationError("TACK_DIRECTORY_CACHE_MB must be 0 or more") }
             c.directoryCacheBytes = n << 20
@@ -69,6 +84,10 @@ public struct TackConfiguration: Sendable {
         // Sources/TackServer/Configuration.swift → the repository's Public folder.
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Public").path
+    }
+
+    var resolvedAttachmentsDirectory: String {
+        attachmentsDirectory ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("attachments").path
     }
 
     /// The SQLite database file.

@@ -94,5 +94,6 @@ export const api = {
   post: (path, body, options) => request('POST', path, { body, ...options }),
   create: (path, body, options) => request('POST', path, { body, create: true, ...options }),
   patch: (path, body) => request('PATCH', path, { body }),
+  put: (path, body) => request('PUT', path, { body }),
   delete: (path) => request('DELETE', path),
 };

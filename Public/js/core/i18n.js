@@ -40,6 +40,14 @@ export function formatDateTime(iso) {
   return new Intl.DateTimeFormat(locale.get().value, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 }
 
+export function formatDate(iso) {
+  return new Intl.DateTimeFormat(locale.get().value, { dateStyle: 'medium' }).format(new Date(iso));
+}
+
+export function formatTime(iso) {
+  return new Intl.DateTimeFormat(locale.get().value, { timeStyle: 'short' }).format(new Date(iso));
+}
+
 /**
  * The text to show for a failed request: a translated known code (or, for a validation error,
  * the known code of its first field), else the server's detail.

@@ -12,10 +12,11 @@ const MAX_DELAY_MS = 10_000;
  * `onEvent(event)` gets each new event; `onResync(orgId)` asks for an organisation's state to be
  * fetched afresh; `onConnected()` follows every connection, the first included (personal events
  * sent before it was open are not replayed, so the caller refetches what they would have changed);
- * `onSessionEnded()` follows close code 4001; `isGapFree(orgId)` says whether this client sees
+ * `onResumed()` follows the end of every resume (events that are not in an organisation's log,
+ * such as chat messages, are synced from then on); `onSessionEnded()` follows close code 4001; `isGapFree(orgId)` says whether this client sees
  * every seq of an organisation (admins do), so that a skipped number is a real gap.
  */
-export function createSocket({ onEvent, onResync, onConnected, onSessionEnded, isGapFree }) {
+export function createSocket({ onEvent, onResync, onConnected, onResumed, onSessionEnded, isGapFree }) {
   /** `{ state }`: online | connecting | offline. */
   const connection = createStore({ state: 'offline' });
   const cursors = new Map();
@@ -51,7 +52,7 @@ export function createSocket({ onEvent, onResync, onConnected, onSessionEnded, i
         return greeted(message.data?.pingInterval ?? 30);
       case 'resumed':
         for (const [org, seq] of Object.entries(message.data?.cursors ?? {})) advance(org, seq);
-        return;
+        return onResumed();
       case 'resync':
         cursors.set(message.org, message.data?.latestSeq ?? 0);
         return onResync(message.org);

@@ -42,13 +42,20 @@ struct TenantIsolationTests {
             let invitation = try await api.call(.post, "/api/v1/orgs/\(a.id)/invitations", as: ann, json: API.body(["requiresApproval": true])).json
             let mallory = try await api.signUp("Mallory")
             let request = try await api.call(.post, "/api/v1/invitations/\(invitation["code"].string!)/accept", as: mallory).json["joinRequest"]["id"].string!
+            let group = try await api.call(.post, "/api/v1/orgs/\(a.id)/conversations", as: ann,
+                                           json: API.body(["name": "Secret group", "memberIds": [amyMember]])).json["id"].string!
+            let sent = try await api.call(.post, "/api/v1/orgs/\(a.id)/conversations/\(group)/messages", as: ann,
+                                          json: API.body(["clientKey": "k1", "text": "Secret message"])).json
+            let attachment = try await api.call(.post, "/api/v1/orgs/\(a.id)/conversations/\(group)/attachments?name=secret.txt", as: ann,
+                                                body: "Secret file", headers: [.contentType: "application/octet-stream"]).json["id"].string!
             // Bob is the owner of organisation B: the strongest outsider.
             let bob = try await api.signUp("Bob")
             _ = try await api.createOrg(bob, name: "B")
             let before = try await api.call(.get, "/api/v1/orgs/\(a.id)/events?after=0", as: ann).json["latestSeq"].int
 
             let ids = ["orgId": a.id, "departmentId": department, "memberId": amyMember,
-                       "invitationId": invitation["id"].string!, "requestId": request]
+                       "invitationId": invitation["id"].string!, "requestId": request, "conversationId": group,
+                       "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment]
             let bodies: [String: String] = [
                 "updateOrganization": API.body(["name": "Pwned"]),
                 "createDepartment": API.body(["name": "Pwned", "parentId": a.rootDepartmentID]),
@@ -56,17 +63,30 @@ struct TenantIsolationTests {
                 "updateMember": API.body(["title": "Pwned"]),
                 "createInvitation": API.body([:]),
                 "importMembers": "name,email\nPwned,pwned@example.com\n",
+                "createGroup": API.body(["name": "Pwned", "memberIds": [amyMember]]),
+                "openDirectConversation": API.body(["memberId": amyMember]),
+                "updateGroup": API.body(["name": "Pwned"]),
+                "addConversationMembers": API.body(["memberIds": [amyMember]]),
+                "updateConversationMember": API.body(["role": "admin"]),
+                "sendMessage": API.body(["clientKey": "pwned", "text": "Pwned"]),
+                "forwardMessage": API.body(["conversationIds": [group]]),
+                "markRead": API.body(["seq": 1]),
+                "uploadAttachment": "pwned",
             ]
+            let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
+                           "uploadAttachment": "?name=pwned.txt"]
             var checked: Set<String> = []
             for op in try Self.specOperations() where !Self.notOrganisationScoped.contains(op.id) {
                 var path = op.path
                 for (name, value) in ids { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
-                if op.id == "listOrganizationEvents" { path += "?after=0" }
+                path += queries[op.id] ?? ""
                 let method = HTTPRequest.Method(rawValue: op.method.uppercased())!
                 let body = bodies[op.id]
-                let reply = op.id == "importMembers"
-                    ? try await api.call(method, path, as: bob, body: body, headers: [.contentType: "text/csv"])
-                    : try await api.call(method, path, as: bob, json: body ?? (method == .get || method == .delete ? nil : "{}"))
+                let reply = switch op.id {
+                case "importMembers": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "text/csv"])
+                case "uploadAttachment": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "application/octet-stream"])
+                default: try await api.call(method, path, as: bob, json: body ?? (method == .get || method == .delete ? nil : "{}"))
+                }
                 #expect(reply.status == .notFound, "\(op.id) \(path) → \(reply.status.code) \(reply.text)")
                 #expect(!reply.text.contains("Secret") && !reply.text.contains("Amy"), "\(op.id) leaks data")
                 checked.insert(op.id)
@@ -74,7 +94,7 @@ struct TenantIsolationTests {
             // Every organisation-scoped operation was walked; a new one must be added here.
             let all = Set(try Self.specOperations().map(\.id))
             #expect(checked == all.subtracting(Self.notOrganisationScoped))
-            #expect(checked.count >= 17)
+            #expect(checked.count >= 38)
             let after = try await api.call(.get, "/api/v1/orgs/\(a.id)/events?after=0", as: ann).json["latestSeq"].int
             #expect(before == after, "nothing of A changed")
             #expect(try await api.memberCount(a, as: ann) == 2)

@@ -120,8 +120,8 @@ struct LocalHubTests {
         let alice = User.ID.random(), bob = User.ID.random()
         let ra = Recorder(), rb = Recorder()
         let a = connection(alice, [org: true], recorder: ra), b = connection(bob, [:], recorder: rb)
-        hub.register(a)
-        hub.register(b)
+        hub.register(a, conversations: [])
+        hub.register(b, conversations: [])
         #expect(hub.connectionCount == 2)
         let first = StoredOrgEvent(orgID: org, seq: 1, type: "x", adminsOnly: false, data: "{}")
         await hub.publish([.orgEvent(first)])
@@ -139,6 +139,30 @@ struct LocalHubTests {
         hub.unregister(a)
         hub.unregister(b)
         #expect(hub.connectionCount == 0)
+    }
+
+    @Test func routesConversationMessagesToParticipants() async {
+        let hub = LocalHub()
+        let chat = Conversation.ID.random(), org = Organization.ID.random()
+        let alice = User.ID.random(), bob = User.ID.random()
+        let ra = Recorder(), rb = Recorder()
+        let a = connection(alice, [:], recorder: ra), b = connection(bob, [:], recorder: rb)
+        hub.register(a, conversations: [chat])
+        hub.register(b, conversations: [])
+        let first = HubMessage.conversation(chat, org: org, type: "message.created", data: "1")
+        await hub.publish([first])
+        let joined = HubMessage.personal(bob, type: "conversation.added", data: "{}",
+                                         conversationChanges: [ConversationChange(userID: bob, conversationID: chat, joined: true)])
+        let second = HubMessage.conversation(chat, org: org, type: "message.created", data: "2")
+        await hub.publish([joined, second])
+        let left = HubMessage.personal(bob, type: "conversation.removed", data: "{}",
+                                       conversationChanges: [ConversationChange(userID: bob, conversationID: chat, joined: false)])
+        let third = HubMessage.conversation(chat, org: org, type: "message.created", data: "3")
+        await hub.publish([left, third])
+        a.close(code: 1000, reason: "")
+        b.close(code: 1000, reason: "")
+        #expect(await ra.first(4) == [first.payload, second.payload, third.payload, .close(code: 1000, reason: "")])
+        #expect(await rb.first(4) == [joined.payload, second.payload, left.payload, .close(code: 1000, reason: "")])
     }
 
     @Test func aClientThatDoesNotReadIsClosedWith4008() async {
@@ -168,7 +192,7 @@ struct LocalHubTests {
         let c = RealtimeConnection(state: RealtimeSessionState(userID: .random(), sessionHash: "s", memberships: [:])) { payload in
             recorder.record(payload)
         }
-        hub.register(c)
+        hub.register(c, conversations: [])
         let keepalive = RealtimeKeepalive(hub: hub)
         keepalive.sweepOnce(now: c.openedAt + 5_000_000_000)
         c.heard()

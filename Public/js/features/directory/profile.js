@@ -74,6 +74,11 @@ function editForm(orgId, member, departments, saved) {
   });
 }
 
+/** Opens the 1:1 chat with the member. */
+function messageLink(orgId, member) {
+  return h('a', { class: 'btn btn-primary profile-message', href: `#/org/${orgId}/chat/with/${member.id}`, 'data-testid': 'profile-message' }, t('profile.message'));
+}
+
 function removeButton(orgId, member) {
   const error = errorLine();
   const remove = () => attempt(error, async () => {
@@ -97,6 +102,7 @@ export function profileView(orgId, memberId) {
     const admin = isAdmin(orgId);
     body.replaceChildren(
       ...details(orgId, member, departments),
+      ...(!self && member.claimed !== false ? [messageLink(orgId, member)] : []),
       ...(admin || self ? [editForm(orgId, member, departments, saved)] : []),
       ...(admin && !self && member.role !== 'owner' ? removeButton(orgId, member) : []),
     );

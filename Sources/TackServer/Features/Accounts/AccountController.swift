@@ -11,7 +11,7 @@ extension APIHandler {
         guard issued.kind == .cookie else { return }
         // Persistent, so the person stays signed in across browser restarts; the server ends the
         // session after 30 days without use.
-        RequestScope.current.cookies.set(
+        RequestScope.current.responseHeaders.setCookie(
             "\(Self.sessionCookie)=\(issued.token); Path=/; Max-Age=34560000; HttpOnly; SameSite=Lax\(secureCookies ? "; Secure" : "")")
     }
 
@@ -39,7 +39,7 @@ extension APIHandler {
 
     func signOut(_ input: Operations.SignOut.Input) async throws -> Operations.SignOut.Output {
         try await auth.signOut(try identity())
-        RequestScope.current.cookies.set("\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax\(secureCookies ? "; Secure" : "")")
+        RequestScope.current.responseHeaders.setCookie("\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax\(secureCookies ? "; Secure" : "")")
         return .noContent(.init())
     }
 

@@ -13,11 +13,16 @@ final class DirectoryService: Sendable {
     let events: DirectoryEventWriter
     let log: EventLogStore
     let clock: WallClock
+    /// Tells chat what changed, inside the change's transaction, so that department groups
+    /// follow the directory.
+    let directoryChanged: @Sendable (any SQLDatabase, Outbox, Organization.ID, DirectoryChange) async throws -> Void
 
-    init(transactor: Transactor, log: EventLogStore, clock: WallClock) {
+    init(transactor: Transactor, log: EventLogStore, clock: WallClock,
+         directoryChanged: @escaping @Sendable (any SQLDatabase, Outbox, Organization.ID, DirectoryChange) async throws -> Void = { _, _, _, _ in }) {
         self.transactor = transactor
         self.log = log
         self.clock = clock
+        self.directoryChanged = directoryChanged
         events = DirectoryEventWriter(log: log, clock: clock)
     }
 
@@ -131,6 +136,7 @@ final class DirectoryService: Sendable {
                 throw AppError.conflict("department_exists", "A department with this name already exists here.")
             }
             try await events.emit(db, outbox, org: orgID, DirectoryEvent.departmentCreated, department.api)
+            try await directoryChanged(db, outbox, orgID, .people([]))
             return department
         }
     }
@@ -163,6 +169,7 @@ final class DirectoryService: Sendable {
                 throw AppError.conflict("department_exists", "A department with this name already exists here.")
             }
             try await events.emit(db, outbox, org: orgID, DirectoryEvent.departmentUpdated, department.api)
+            try await directoryChanged(db, outbox, orgID, .everything)
             return department
         }
     }
@@ -281,6 +288,7 @@ final class DirectoryService: Sendable {
             if let departmentIDs = changes.departmentIDs {
                 member.departmentIDs = try await validDepartments(db, orgID: orgID, departmentIDs)
                 try await store.replaceDepartments(db, memberID: member.id, orgID: orgID, with: member.departmentIDs)
+                try await directoryChanged(db, outbox, orgID, .people([member.userID]))
             }
             try await store.updateMember(db, member, now: now)
             let change = member.role.isAdmin != wasAdmin ? MembershipChange(userID: member.userID, orgID: orgID, isAdmin: member.role.isAdmin) : nil
@@ -319,6 +327,7 @@ final class DirectoryService: Sendable {
                 throw AppError.conflict("last_owner", "An organisation needs at least one owner.")
             }
             try await store.deleteMember(db, orgID: orgID, id: id)
+            try await directoryChanged(db, outbox, orgID, .left(member.userID))
             let change = MembershipChange(userID: member.userID, orgID: orgID, isAdmin: nil)
             try await events.emit(db, outbox, org: orgID, DirectoryEvent.memberLeft, ["id": member.id.string, "userId": member.userID.string], change: change)
             try events.emitPersonal(outbox, to: member.userID, DirectoryEvent.membershipRemoved, ["orgId": orgID.string])
@@ -336,6 +345,7 @@ final class DirectoryService: Sendable {
     /// Adds a member inside the caller's transaction and queues the events that announce it.
     func addMember(_ db: any SQLDatabase, _ outbox: Outbox, _ member: Member, now: Date) async throws {
         try await store.insertMember(db, member, now: now)
+        try await directoryChanged(db, outbox, member.orgID, .people([member.userID]))
         let change = MembershipChange(userID: member.userID, orgID: member.orgID, isAdmin: member.role.isAdmin)
         try await events.emit(db, outbox, org: member.orgID, DirectoryEvent.memberJoined, member.api, change: change)
         if let org = try await store.fetchOrganization(db, id: member.orgID) {

@@ -284,6 +284,7 @@ extension DirectoryService {
             try await store.updateMember(db, member, now: now)
             try await store.replaceDepartments(db, memberID: member.id, orgID: orgID, with: member.departmentIDs)
         }
+        try await directoryChanged(db, outbox, orgID, .everything)
         try await events.emit(db, outbox, org: orgID, DirectoryEvent.membersImported,
                               ["created": created, "updated": updated, "departmentsCreated": createdDepartments.count])
         // People who already had an account see the organisation appear at once.

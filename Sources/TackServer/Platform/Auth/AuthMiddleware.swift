@@ -19,7 +19,9 @@ struct AuthMiddleware: RouterMiddleware {
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }
-        for cookie in scope.cookies.all { response.headers.append(.init(name: .setCookie, value: cookie)) }
+        for field in scope.responseHeaders.all {
+            if field.name == .setCookie { response.headers.append(field) } else { response.headers[field.name] = field.value }
+        }
         return response
     }
 

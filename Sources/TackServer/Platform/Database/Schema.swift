@@ -1,6 +1,6 @@
 /// Every migration of Tack's schema, in order. See `Migration`.
 enum Schema {
-    static let migrations: [Migration] = [directory]
+    static let migrations: [Migration] = [directory, chat]
 
     /// 1: people, sessions, organisations, departments, members, invitations, the event log and
     /// idempotency keys.
@@ -223,6 +223,157 @@ enum Schema {
             PRIMARY KEY (scope, key)
         );
         CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)
+        """
+    )
+
+    /// 2: conversations (direct, groups, department groups), their members with read watermarks,
+    /// messages with per-conversation sequence numbers, mentions, attachments, and search.
+    static let chat = Migration(
+        version: 2, name: "chat",
+        sqlite: """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            department_id TEXT REFERENCES departments(id) ON DELETE CASCADE,
+            direct_key TEXT,
+            created_by TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            member_count INTEGER NOT NULL DEFAULT 0,
+            max_members INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX conversations_direct ON conversations(org_id, direct_key) WHERE direct_key IS NOT NULL;
+        CREATE UNIQUE INDEX conversations_department ON conversations(department_id) WHERE department_id IS NOT NULL;
+        CREATE INDEX conversations_org ON conversations(org_id, kind);
+        CREATE TABLE conversation_members (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            org_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            joined_seq INTEGER NOT NULL,
+            read_seq INTEGER NOT NULL,
+            joined_at REAL NOT NULL,
+            PRIMARY KEY (conversation_id, user_id)
+        );
+        CREATE INDEX conversation_members_user ON conversation_members(user_id, org_id);
+        CREATE TABLE attachments (
+            id TEXT PRIMARY KEY,
+            org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            uploader_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            width INTEGER,
+            height INTEGER,
+            sha256 TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE messages (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            id TEXT NOT NULL UNIQUE,
+            sender_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT,
+            mentions TEXT NOT NULL DEFAULT '',
+            mention_all INTEGER NOT NULL DEFAULT 0,
+            reply_to_seq INTEGER,
+            attachment_id TEXT REFERENCES attachments(id),
+            forwarded_from TEXT,
+            system TEXT,
+            client_key TEXT,
+            created_at REAL NOT NULL,
+            recalled_at REAL,
+            pinned_at REAL,
+            pinned_by TEXT,
+            PRIMARY KEY (conversation_id, seq)
+        );
+        CREATE UNIQUE INDEX messages_client_key ON messages(conversation_id, sender_id, client_key) WHERE client_key IS NOT NULL;
+        CREATE INDEX messages_pinned ON messages(conversation_id, pinned_at) WHERE pinned_at IS NOT NULL;
+        CREATE TABLE message_mentions (
+            user_id TEXT NOT NULL,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (user_id, conversation_id, seq)
+        );
+        CREATE VIRTUAL TABLE message_fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0')
+        """,
+        postgres: """
+        CREATE TABLE conversations (
+            id UUID PRIMARY KEY,
+            org_id UUID NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            department_id UUID REFERENCES departments(id) ON DELETE CASCADE,
+            direct_key TEXT,
+            created_by UUID,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            last_seq BIGINT NOT NULL DEFAULT 0,
+            member_count INTEGER NOT NULL DEFAULT 0,
+            max_members INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX conversations_direct ON conversations(org_id, direct_key) WHERE direct_key IS NOT NULL;
+        CREATE UNIQUE INDEX conversations_department ON conversations(department_id) WHERE department_id IS NOT NULL;
+        CREATE INDEX conversations_org ON conversations(org_id, kind);
+        CREATE TABLE conversation_members (
+            conversation_id UUID NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            user_id UUID NOT NULL REFERENCES users(id),
+            org_id UUID NOT NULL,
+            role TEXT NOT NULL,
+            joined_seq BIGINT NOT NULL,
+            read_seq BIGINT NOT NULL,
+            joined_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (conversation_id, user_id)
+        );
+        CREATE INDEX conversation_members_user ON conversation_members(user_id, org_id);
+        CREATE TABLE attachments (
+            id UUID PRIMARY KEY,
+            org_id UUID NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+            conversation_id UUID NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            uploader_id UUID NOT NULL,
+            name TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            width INTEGER,
+            height INTEGER,
+            sha256 TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE messages (
+            conversation_id UUID NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            id UUID NOT NULL UNIQUE,
+            sender_id UUID NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT,
+            mentions TEXT NOT NULL DEFAULT '',
+            mention_all BOOLEAN NOT NULL DEFAULT FALSE,
+            reply_to_seq BIGINT,
+            attachment_id UUID REFERENCES attachments(id),
+            forwarded_from TEXT,
+            system TEXT,
+            client_key TEXT,
+            created_at TIMESTAMPTZ NOT NULL,
+            recalled_at TIMESTAMPTZ,
+            pinned_at TIMESTAMPTZ,
+            pinned_by UUID,
+            search TSVECTOR,
+            PRIMARY KEY (conversation_id, seq)
+        );
+        CREATE UNIQUE INDEX messages_client_key ON messages(conversation_id, sender_id, client_key) WHERE client_key IS NOT NULL;
+        CREATE INDEX messages_pinned ON messages(conversation_id, pinned_at) WHERE pinned_at IS NOT NULL;
+        CREATE INDEX messages_search ON messages USING GIN (search);
+        CREATE TABLE message_mentions (
+            user_id UUID NOT NULL,
+            conversation_id UUID NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            PRIMARY KEY (user_id, conversation_id, seq)
+        )
         """
     )
 }

@@ -17,9 +17,13 @@ struct Transactor: Sendable {
     let clock: WallClock
 
     func run<R>(_ body: (any SQLDatabase, Outbox) async throws -> R) async throws -> R {
-        let outbox = Outbox()
-        let result = try await database.write { db in try await body(db, outbox) }
-        await hub.publish(outbox.messages)
+        // The outbox lives inside the transaction body: a transaction retried after a deadlock
+        // starts with an empty one.
+        let (result, messages) = try await database.write { db in
+            let outbox = Outbox()
+            return (try await body(db, outbox), outbox.messages)
+        }
+        await hub.publish(messages)
         return result
     }
 
@@ -36,22 +40,22 @@ struct Transactor: Sendable {
         let requestHash = Secrets.sha256(operation + "\n" + fingerprint)
         for attempt in 1...2 {
             do {
-                let outbox = Outbox()
-                let result = try await database.write { db -> R in
+                let (result, messages) = try await database.write { db -> (R, [HubMessage]) in
+                    let outbox = Outbox()
                     if let stored = try await IdempotencyStore().fetch(db, scope: scope, key: key) {
                         guard stored.operation == operation, stored.requestHash == requestHash else {
                             throw AppError(.unprocessableContent, "idempotency_key_reused",
                                            "This Idempotency-Key was already used for a different request.")
                         }
-                        return try JSONDecoder.tack.decode(R.self, from: Data(stored.response.utf8))
+                        return (try JSONDecoder.tack.decode(R.self, from: Data(stored.response.utf8)), [])
                     }
                     let result = try await body(db, outbox)
                     let response = String(decoding: try JSONEncoder.tack.encode(result), as: UTF8.self)
                     try await IdempotencyStore().insert(db, scope: scope, key: key, operation: operation,
                                                         requestHash: requestHash, response: response, now: clock.now())
-                    return result
+                    return (result, outbox.messages)
                 }
-                await hub.publish(outbox.messages)
+                await hub.publish(messages)
                 return result
             } catch where attempt == 1 && DatabaseErrors.isUniqueViolation(error) {
                 // A concurrent request with the same key won the race; the retry reads its result.

@@ -12,6 +12,7 @@ struct APIHandler: APIProtocol {
     let auth: AuthService
     let directory: DirectoryService
     let invitations: InvitationService
+    let chat: ChatService
     let database: Database
     let prometheus: PrometheusCollectorRegistry
     let secureCookies: Bool

@@ -90,16 +90,23 @@ struct BodyLimitExceeded: Error {
 }
 
 /// Refuses bodies larger than `limit` bytes with 413, by the Content-Length header when there is
-/// one and by counting the bytes of streamed bodies otherwise.
+/// one and by counting the bytes of streamed bodies otherwise. Attachment uploads have a limit of
+/// their own.
 struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
-    let limit: Int
+    let defaultLimit: Int
+    let attachmentLimit: Int
+
+    init(limit: Int, attachmentLimit: Int) {
+        defaultLimit = limit
+        self.attachmentLimit = attachmentLimit
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let limit = request.method == .post && request.uri.path.hasSuffix("/attachments") ? max(defaultLimit, attachmentLimit) : defaultLimit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw BodyLimitExceeded(limit: limit)
         }
         var request = request
-        let limit = self.limit
         let body = request.body
         request.body = RequestBody(asyncSequence: LimitedBody(base: body, limit: limit))
         return try await next(request, context)
@@ -139,7 +146,9 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        response.headers[.contentSecurityPolicy] = SecurityPolicy.contentSecurityPolicy
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = SecurityPolicy.contentSecurityPolicy
+        }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "same-origin"

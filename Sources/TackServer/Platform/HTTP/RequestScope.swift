@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
@@ -23,9 +24,9 @@ struct RequestScope: Sendable {
     var clientAddress: String = "unknown"
     /// Whether cookies must be marked Secure (TLS in front of Tack).
     var secureCookies = false
-    /// Set-Cookie values the handler wants on its response. (The OpenAPI runtime escapes header
-    /// values it serialises, so cookies travel this way and `AuthMiddleware` adds them.)
-    var cookies = ResponseCookies()
+    /// Headers the handler wants on its response that the OpenAPI runtime would escape
+    /// (it percent-encodes header values): cookies, `Content-Disposition`. `AuthMiddleware` adds them.
+    var responseHeaders = ResponseHeaders()
 
     /// The signed-in caller, or 401.
     func requireIdentity() throws -> Identity {
@@ -66,9 +67,10 @@ public struct SocketRequestContext: RequestContext, WebSocketRequestContext {
     }
 }
 
-/// Cookies to set on the current response.
-final class ResponseCookies: Sendable {
-    private let values = Mutex<[String]>([])
-    func set(_ cookie: String) { values.withLock { $0.append(cookie) } }
-    var all: [String] { values.withLock { $0 } }
+/// Headers to add to the current response.
+final class ResponseHeaders: Sendable {
+    private let fields = Mutex(HTTPFields())
+    func setCookie(_ cookie: String) { fields.withLock { $0.append(HTTPField(name: .setCookie, value: cookie)) } }
+    func set(_ name: HTTPField.Name, _ value: String) { fields.withLock { $0[name] = value } }
+    var all: HTTPFields { fields.withLock { $0 } }
 }

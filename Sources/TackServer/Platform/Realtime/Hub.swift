@@ -9,7 +9,8 @@ import Synchronization
 public protocol Hub: Sendable {
     /// Delivers messages, in order, to every connection in their audience.
     func publish(_ messages: [HubMessage]) async
-    func register(_ connection: RealtimeConnection)
+    /// Registers a connection and the conversations whose messages it receives.
+    func register(_ connection: RealtimeConnection, conversations: [Conversation.ID])
     func unregister(_ connection: RealtimeConnection)
     /// Closes every connection (server shutdown).
     func closeAll(code: UInt16, reason: String)
@@ -28,6 +29,8 @@ public final class LocalHub: Hub {
         var all: [ObjectIdentifier: RealtimeConnection] = [:]
         var byUser: [User.ID: [ObjectIdentifier: RealtimeConnection]] = [:]
         var byOrg: [Organization.ID: [ObjectIdentifier: RealtimeConnection]] = [:]
+        var byConversation: [Conversation.ID: [ObjectIdentifier: RealtimeConnection]] = [:]
+        var conversationsOf: [ObjectIdentifier: Set<Conversation.ID>] = [:]
     }
     private let registry = Mutex(Registry())
 
@@ -39,12 +42,16 @@ public final class LocalHub: Hub {
 
     public var connections: [RealtimeConnection] { registry.withLock { Array($0.all.values) } }
 
-    public func register(_ connection: RealtimeConnection) {
+    public func register(_ connection: RealtimeConnection, conversations: [Conversation.ID]) {
         let key = ObjectIdentifier(connection)
         registry.withLock { r in
             r.all[key] = connection
             r.byUser[connection.userID, default: [:]][key] = connection
             for org in connection.organizations { r.byOrg[org, default: [:]][key] = connection }
+            if !conversations.isEmpty {
+                r.conversationsOf[key] = Set(conversations)
+                for c in conversations { r.byConversation[c, default: [:]][key] = connection }
+            }
         }
     }
 
@@ -57,6 +64,10 @@ public final class LocalHub: Hub {
             for org in connection.organizations {
                 r.byOrg[org]?[key] = nil
                 if r.byOrg[org]?.isEmpty == true { r.byOrg[org] = nil }
+            }
+            for c in r.conversationsOf.removeValue(forKey: key) ?? [] {
+                r.byConversation[c]?[key] = nil
+                if r.byConversation[c]?.isEmpty == true { r.byConversation[c] = nil }
             }
         }
     }
@@ -78,7 +89,21 @@ public final class LocalHub: Hub {
                     }
                 }
             }
+            for change in message.conversationChanges {
+                for (key, connection) in r.byUser[change.userID] ?? [:] {
+                    if change.joined {
+                        r.byConversation[change.conversationID, default: [:]][key] = connection
+                        r.conversationsOf[key, default: []].insert(change.conversationID)
+                    } else {
+                        r.byConversation[change.conversationID]?[key] = nil
+                        if r.byConversation[change.conversationID]?.isEmpty == true { r.byConversation[change.conversationID] = nil }
+                        r.conversationsOf[key]?.remove(change.conversationID)
+                    }
+                }
+            }
             switch message.audience {
+            case .conversation(let conversation):
+                return Array((r.byConversation[conversation] ?? [:]).values)
             case .organization(let org), .organizationAdmins(let org):
                 var targets = Array((r.byOrg[org] ?? [:]).values)
                 // A person who just left still gets the change applied to their connection state.

@@ -11,14 +11,8 @@ public enum Audience: Sendable, Equatable {
     case user(User.ID)
     /// The connections opened with one session (to close them when it ends).
     case session(tokenHash: String)
-
-    /// How an organisation audience is stored in the event log.
-    var storedName: String {
-        switch self {
-        case .organizationAdmins: "admins"
-        default: "all"
-        }
-    }
+    /// The members of a conversation, on all their connections.
+    case conversation(Conversation.ID)
 }
 
 /// A change of someone's membership that the fan-out must apply before delivering further
@@ -28,6 +22,14 @@ public struct MembershipChange: Sendable, Equatable {
     public var orgID: Organization.ID
     /// The person's role after the change; nil when they left the organisation.
     public var isAdmin: Bool?
+}
+
+/// Someone joined or left a conversation: the fan-out starts or stops routing its messages to
+/// their connections before delivering further messages.
+public struct ConversationChange: Sendable, Equatable {
+    public var userID: User.ID
+    public var conversationID: Conversation.ID
+    public var joined: Bool
 }
 
 /// One message for the hub to deliver.
@@ -44,12 +46,15 @@ public struct HubMessage: Sendable {
     public var payload: Payload
     /// Applied by the fan-out before delivery.
     public var membershipChange: MembershipChange?
+    public var conversationChanges: [ConversationChange]
 
-    public init(audience: Audience, seq: Int64? = nil, payload: Payload, membershipChange: MembershipChange? = nil) {
+    public init(audience: Audience, seq: Int64? = nil, payload: Payload, membershipChange: MembershipChange? = nil,
+                conversationChanges: [ConversationChange] = []) {
         self.audience = audience
         self.seq = seq
         self.payload = payload
         self.membershipChange = membershipChange
+        self.conversationChanges = conversationChanges
     }
 
     /// The organisation this message belongs to, if any.
@@ -68,8 +73,18 @@ public struct HubMessage: Sendable {
     }
 
     /// A personal event (no sequence number).
-    static func personal(_ user: User.ID, type: String, data: String, change: MembershipChange? = nil) -> HubMessage {
-        HubMessage(audience: .user(user), payload: .event(json: #"{"type":"\#(type)","data":\#(data)}"#), membershipChange: change)
+    static func personal(_ user: User.ID, type: String, data: String, change: MembershipChange? = nil,
+                         conversationChanges: [ConversationChange] = []) -> HubMessage {
+        HubMessage(audience: .user(user), payload: .event(json: #"{"type":"\#(type)","data":\#(data)}"#), membershipChange: change,
+                   conversationChanges: conversationChanges)
+    }
+
+    /// An event for a conversation's members.
+    static func conversation(_ id: Conversation.ID, org: Organization.ID, type: String, data: String,
+                             changes: [ConversationChange] = []) -> HubMessage {
+        HubMessage(audience: .conversation(id),
+                   payload: .event(json: #"{"type":"\#(type)","org":"\#(org.string)","conversationId":"\#(id.string)","data":\#(data)}"#),
+                   conversationChanges: changes)
     }
 
     /// Closes every connection of the sessions given (signed out, password changed).
@@ -104,5 +119,10 @@ enum EventJSON {
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A string as a JSON string literal.
+    static func string(_ text: String) -> String {
+        (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "\"\""
     }
 }

@@ -43,6 +43,8 @@ struct RealtimeSessionState: Sendable {
         case .organizationAdmins(let org): memberships[org] == true
         case .user(let user): user == userID
         case .session(let hash): hash == sessionHash
+        // The hub routes a conversation's messages only to its members' connections.
+        case .conversation: true
         }
     }
 

@@ -37,17 +37,19 @@ struct RealtimeSocket: Sendable {
     let hub: any Hub
     let database: Database
     let log: EventLogStore
-    /// The organisations a person belongs to and whether they administer each.
-    let memberships: @Sendable (User.ID) async throws -> [Organization.ID: Bool]
+    /// What a person's connection receives: their organisations (and whether they administer
+    /// each) and their conversations.
+    let subscriptions: @Sendable (User.ID) async throws -> RealtimeSubscriptions
     var queueLimit = 1024
     var replayLimit = 5000
 
     static let openConnections = Gauge(label: "tack_websocket_connections")
 
     func run(identity: Identity, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
-        let roles = try await Task { try await memberships(identity.userID) }.value
+        let subscribed = try await Task { try await subscriptions(identity.userID) }.value
         let connection = RealtimeConnection(
-            state: RealtimeSessionState(userID: identity.userID, sessionHash: identity.sessionHash, memberships: roles, limit: queueLimit)
+            state: RealtimeSessionState(userID: identity.userID, sessionHash: identity.sessionHash, memberships: subscribed.organizations,
+                                        limit: queueLimit)
         ) { payload in
             switch payload {
             case .event(let json):
@@ -57,7 +59,7 @@ struct RealtimeSocket: Sendable {
                 try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
             }
         }
-        hub.register(connection)
+        hub.register(connection, conversations: subscribed.conversations)
         Self.openConnections.record(hub.connectionCount)
         defer {
             hub.unregister(connection)
@@ -103,6 +105,13 @@ struct RealtimeSocket: Sendable {
         connection.send(.event(json: #"{"type":"resumed","data":{"cursors":{\#(summary)}}}"#))
         connection.finishResume(replayedUpTo: replayed)
     }
+}
+
+/// What one person's connections receive.
+struct RealtimeSubscriptions: Sendable {
+    /// Organisations, and whether the person is an admin in each.
+    var organizations: [Organization.ID: Bool]
+    var conversations: [Conversation.ID]
 }
 
 /// What a client may send.

@@ -1,0 +1,111 @@
+import DequeModule
+import Foundation
+import Logging
+import SQLKit
+import Synchronization
+
+/// Group commit: concurrent requests for the same kind of write share one transaction.
+///
+/// Requests queue up while a transaction runs; the next transaction takes all of them (up to
+/// `maxBatch`), runs each in a savepoint — one that fails is rolled back alone and fails alone —
+/// commits once, and only then answers every request and publishes their events. With no
+/// contention a request commits on its own at once, so latency stays low; under load the cost
+/// of BEGIN/COMMIT (and on PostgreSQL the disk flush of each commit) is shared by the batch.
+final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
+    typealias Work = @Sendable (any SQLDatabase, Outbox, Job) async throws -> Result
+
+    private struct Pending: Sendable {
+        var job: Job
+        var sortKey: String
+        var continuation: CheckedContinuation<Result, any Error>
+    }
+
+    private struct State: ~Copyable {
+        var queue = Deque<Pending>()
+        var running = false
+    }
+
+    private let transactor: Transactor
+    private let work: Work
+    private let maxBatch: Int
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// - Parameters:
+    ///   - work: the write for one request, inside the shared transaction.
+    init(transactor: Transactor, maxBatch: Int = 256, logger: Logger, work: @escaping Work) {
+        self.transactor = transactor
+        self.work = work
+        self.maxBatch = maxBatch
+        self.logger = logger
+    }
+
+    /// Runs `job` in the next shared transaction and returns its result once that committed.
+    ///
+    /// - Parameter sortKey: jobs of a batch run in this order, so that on PostgreSQL two nodes'
+    ///   batches lock rows (e.g. conversation counters) in the same order and cannot deadlock.
+    func submit(_ job: Job, sortKey: String) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { s -> Bool in
+                s.queue.append(Pending(job: job, sortKey: sortKey, continuation: continuation))
+                if s.running { return false }
+                s.running = true
+                return true
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = state.withLock { s -> [Pending] in
+                if s.queue.isEmpty {
+                    s.running = false
+                    return []
+                }
+                let n = min(maxBatch, s.queue.count)
+                let taken = Array(s.queue.prefix(n))
+                s.queue.removeFirst(n)
+                return taken
+            }
+            if batch.isEmpty { return }
+            await run(batch.sorted { $0.sortKey < $1.sortKey })
+        }
+    }
+
+    private func run(_ batch: [Pending]) async {
+        do {
+            // The outbox lives inside the transaction body: a retried transaction starts afresh.
+            let (results, messages) = try await transactor.database.write { db -> ([Swift.Result<Result, any Error>], [HubMessage]) in
+                let outbox = Outbox()
+                var results: [Swift.Result<Result, any Error>] = []
+                results.reserveCapacity(batch.count)
+                for (i, pending) in batch.enumerated() {
+                    if batch.count == 1 {
+                        // Alone in its transaction: its failure rolls the transaction back.
+                        results.append(.success(try await work(db, outbox, pending.job)))
+                        continue
+                    }
+                    try await db.raw("SAVEPOINT g\(unsafeRaw: String(i))").run()
+                    let local = Outbox()
+                    do {
+                        let result = try await work(db, local, pending.job)
+                        try await db.raw("RELEASE SAVEPOINT g\(unsafeRaw: String(i))").run()
+                        for message in local.messages { outbox.add(message) }
+                        results.append(.success(result))
+                    } catch {
+                        try await db.raw("ROLLBACK TO SAVEPOINT g\(unsafeRaw: String(i))").run()
+                        try await db.raw("RELEASE SAVEPOINT g\(unsafeRaw: String(i))").run()
+                        results.append(.failure(error))
+                    }
+                }
+                return (results, outbox.messages)
+            }
+            await transactor.hub.publish(messages)
+            for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
+        } catch {
+            if batch.count > 1 { logger.warning("a group commit failed", metadata: ["error": "\(error)", "size": "\(batch.count)"]) }
+            for pending in batch { pending.continuation.resume(throwing: error) }
+        }
+    }
+}
