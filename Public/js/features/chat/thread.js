@@ -190,7 +190,7 @@ function live(update) {
 /** A stored message: into the window if it reaches the newest, else it only ends its pending send. */
 function received(message) {
   if (thread.get().cursor != null) merge([message]);
-  else discard(message.clientKey);
+  else if (message.clientKey) discard(message.clientKey);
 }
 
 export const messageCreated = live(received);
