@@ -159,6 +159,70 @@ def test_every_acknowledged_create_survives_kill_9(server):
     assert sum(1 for e in events["items"] if e["type"] == "department.created") == len(ids) - 1
 
 
+def test_every_acknowledged_message_survives_kill_9_exactly_once(server):
+    """Messages sent as fast as possible; SIGKILL mid-stream; restart; every acknowledged message
+    is there once, sequence numbers have no gaps, and resending the unanswered ones with their
+    client keys stores each of them once too."""
+    ann = sign_up(server)
+    status, org = server.call("POST", "/api/v1/orgs", {"name": "Crash chat"}, ann)
+    org_id = org["organization"]["id"]
+    status, invitation = server.call("POST", f"/api/v1/orgs/{org_id}/invitations", {}, ann)
+    bob = sign_up(server)
+    status, joined = server.call("POST", f"/api/v1/invitations/{invitation['code']}/accept", None, bob)
+    status, direct = server.call("POST", f"/api/v1/orgs/{org_id}/conversations/direct", {"memberId": joined["member"]["id"]}, ann)
+    conversation = direct["id"]
+    path = f"/api/v1/orgs/{org_id}/conversations/{conversation}/messages"
+    acknowledged, unanswered = {}, {}
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def sender(worker: int, token: str):
+        n = 0
+        while True:
+            key = f"w{worker}-{n}"
+            text = f"message {key}"
+            try:
+                status, body = server.call("POST", path, {"clientKey": key, "text": text}, token)
+            except (urllib.error.URLError, ConnectionError, OSError):
+                with lock:
+                    unanswered[key] = (token, text)
+                return
+            assert status == 201, body
+            with lock:
+                acknowledged[key] = body["seq"]
+                if len(acknowledged) >= 300:
+                    enough.set()
+            n += 1
+
+    with ThreadPoolExecutor(8) as pool:
+        for w in range(8):
+            pool.submit(sender, w, ann if w % 2 else bob)
+        assert enough.wait(timeout=120), "the senders did not get 300 messages acknowledged"
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=30)
+
+    server.start()
+    for key, (token, text) in unanswered.items():
+        status, body = server.call("POST", path, {"clientKey": key, "text": text}, token)
+        assert status == 201, body
+    stored, after = [], 0
+    while True:
+        status, page = server.call("GET", f"{path}?after={after}&limit=200", token=ann)
+        assert status == 200, page
+        stored += page["items"]
+        if not page["hasMore"]:
+            break
+        after = page["items"][-1]["seq"]
+    texts = [m["text"] for m in stored]
+    assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1)), "sequence numbers without gaps"
+    assert len(texts) == len(set(texts)), "no message is stored twice"
+    by_text = {m["text"]: m["seq"] for m in stored}
+    for key, seq in acknowledged.items():
+        assert by_text.get(f"message {key}") == seq, f"acknowledged {key} (seq {seq}) was lost or moved"
+    for key in unanswered:
+        assert f"message {key}" in by_text
+
+
 def test_migrate_and_reset_password_commands(server):
     token = sign_up(server)
     status, me = server.call("GET", "/api/v1/me", token=token)

@@ -40,11 +40,12 @@ const handlers = {
   'message.recalled': messageChanged,
   'message.pinned': messageChanged,
   'message.unpinned': messageChanged,
-  'conversation.added': ({ org, data }) => chat.conversationAdded(org, data),
+  // Personal chat events (the person's own): the data says which organisation or conversation.
+  'conversation.added': ({ data }) => chat.conversationAdded(data.orgId, data),
   'conversation.updated': ({ org, data }) => chat.conversationUpdated(org, data),
-  'conversation.removed': ({ org, data }) => chat.conversationRemoved(org, data),
-  'conversation.read': ({ org, data }) => chat.conversationRead(org, data),
-  'receipts.updated': ({ org, data }) => thread.receiptsUpdated(org, data),
+  'conversation.removed': ({ data }) => chat.conversationRemoved(data),
+  'conversation.read': ({ data }) => chat.conversationRead(data),
+  'receipts.updated': ({ data }) => thread.receiptsUpdated(data),
 };
 
 function messageChanged({ org, data }) {

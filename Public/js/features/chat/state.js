@@ -76,6 +76,11 @@ function live(update) {
   return (orgId, data) => queue.run(() => orgId === chat.get().orgId && update(data, orgId));
 }
 
+/** Wraps a personal event's handler (no `org`): only for a conversation in the list. */
+function personal(update) {
+  return (data) => queue.run(() => conversationById(data.conversationId) && update(data, chat.get().orgId));
+}
+
 export const messageCreated = live((message, orgId) => {
   const known = conversationById(message.conversationId);
   if (known && message.seq <= known.lastSeq) return;
@@ -100,17 +105,13 @@ export const messageChanged = live((message) => {
   if (known?.lastMessage?.seq === message.seq) patch(known.id, { lastMessage: message });
 });
 
-export const conversationAdded = live(upsert);
+/** One joined a conversation; one created here is known already, with more in it than the event. */
+export const conversationAdded = live((conversation) => conversationById(conversation.id) || upsert(conversation));
 
-/** The event's copy is as new as the event; what messages since then changed here is kept. */
-export const conversationUpdated = live((conversation) => {
-  const known = conversationById(conversation.id);
-  if (!known || conversation.lastSeq >= known.lastSeq) return upsert(conversation);
-  const { lastSeq, lastMessage, unreadCount, mentioned, readSeq, updatedAt } = known;
-  return upsert({ ...conversation, lastSeq, lastMessage, unreadCount, mentioned, readSeq, updatedAt });
-});
+/** A new name or member count. */
+export const conversationUpdated = live(({ conversationId, name, memberCount }) => patch(conversationId, { name, memberCount }));
 
-export const conversationRemoved = live(({ conversationId }) => {
+export const conversationRemoved = personal(({ conversationId }) => {
   setConversations(chat.get().conversations.filter((c) => c.id !== conversationId));
 });
 
@@ -124,7 +125,7 @@ function applyRead(orgId, id, readSeq) {
   }
 }
 
-export const conversationRead = live(({ conversationId, readSeq }, orgId) => applyRead(orgId, conversationId, readSeq));
+export const conversationRead = personal(({ conversationId, readSeq }, orgId) => applyRead(orgId, conversationId, readSeq));
 
 /** Moves one's read watermark (only for messages that were shown on screen). */
 export async function markRead(orgId, id, seq) {
@@ -134,7 +135,7 @@ export async function markRead(orgId, id, seq) {
 
 export async function openDirect(orgId, memberId) {
   const conversation = await api.post(`${orgPath(orgId)}/conversations/direct`, { memberId });
-  queue.run(() => orgId === chat.get().orgId && !conversationById(conversation.id) && upsert(conversation));
+  queue.run(() => orgId === chat.get().orgId && upsert(conversation));
   return conversation;
 }
 
@@ -165,7 +166,7 @@ export async function setGroupRole(orgId, id, userId, role) {
 
 export async function removeGroupMember(orgId, id, userId) {
   await api.delete(`${conversationPath(orgId, id)}/members/${userId}`);
-  if (userId === myUserId()) conversationRemoved(orgId, { conversationId: id });
+  if (userId === myUserId() && orgId === chat.get().orgId) conversationRemoved({ conversationId: id });
 }
 
 /** Members of the organisation, for pickers (the first 50 matching `q`). */

@@ -177,7 +177,7 @@ export async function syncThread() {
   if (!own.length || !isOpen(orgId, conversationId)) return;
   try {
     const { counts } = await api.get(`${path()}/receipts`, { from: own[0].seq, to: own.at(-1).seq });
-    receiptsUpdated(orgId, { conversationId, counts });
+    receiptsUpdated({ conversationId, counts });
   } catch {
     // Counts stay as they were until the next event.
   }
@@ -203,10 +203,14 @@ export const messageChanged = live((message) => {
   }
 });
 
-export const receiptsUpdated = live(({ counts }) => {
-  const unread = new Map(counts.map((c) => [c.seq, c.unread]));
-  thread.set({ messages: thread.get().messages.map((m) => (unread.has(m.seq) && m.unreadCount !== unread.get(m.seq) ? { ...m, unreadCount: unread.get(m.seq) } : m)) });
-});
+/** New unread counts of one's own messages (a personal event: the conversation id decides). */
+export function receiptsUpdated({ conversationId, counts }) {
+  queue.run(() => {
+    if (thread.get().conversationId !== conversationId) return;
+    const unread = new Map(counts.map((c) => [c.seq, c.unread]));
+    thread.set({ messages: thread.get().messages.map((m) => (unread.has(m.seq) && m.unreadCount !== unread.get(m.seq) ? { ...m, unreadCount: unread.get(m.seq) } : m)) });
+  });
+}
 
 /**
  * A message was shown on screen while the tab was visible: the watermark moves up to the highest
