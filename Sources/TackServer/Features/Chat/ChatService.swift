@@ -23,7 +23,7 @@ final class ChatService: Sendable {
     let files: FileStore
     let limits: Limits
     let receipts: ReceiptNotifier
-    private let sends: GroupCommitter<SendJob, Message>
+    private let sends: GroupCommitter<SendJob, SendResult>
     private let reads: GroupCommitter<ReadJob, ReadResult>
 
     init(transactor: Transactor, clock: WallClock, files: FileStore, limits: Limits, logger: Logger) {
@@ -290,6 +290,12 @@ final class ChatService: Sendable {
         var limits: Limits
     }
 
+    /// A stored message and how many have not read it yet.
+    struct SendResult: Sendable {
+        var message: Message
+        var unread: Int
+    }
+
     func send(_ identity: Identity, _ orgID: Organization.ID, _ id: Conversation.ID, _ outgoing: OutgoingMessage) async throws -> (Message, Int) {
         guard (1...100).contains(outgoing.clientKey.count) else { throw AppError.invalid("clientKey", "Must be 1 to 100 characters.") }
         if let text = outgoing.text, text.count > 10_000 { throw AppError.invalid("text", "A message has at most 10,000 characters.", code: "too_long") }
@@ -302,12 +308,11 @@ final class ChatService: Sendable {
         message.text = text
         let sent = try await sends.submit(SendJob(identity: identity, orgID: orgID, conversationID: id, message: message, now: clock.now(), limits: limits),
                                           sortKey: id.string)
-        let unread = try await database.read { db in try await unreadCounts(db, id, of: [sent], by: identity.userID) }
-        return (sent, unread[sent.seq] ?? 0)
+        return (sent.message, sent.unread)
     }
 
     /// The write of one send, inside the shared transaction.
-    private static func send(_ db: any SQLDatabase, _ outbox: Outbox, _ job: SendJob, store: ChatStore) async throws -> Message {
+    private static func send(_ db: any SQLDatabase, _ outbox: Outbox, _ job: SendJob, store: ChatStore) async throws -> SendResult {
         let id = job.conversationID
         guard var conversation = try await store.fetchConversation(db, orgID: job.orgID, id: id),
               let (me, sender) = try await store.fetchParticipant(db, conversationID: id, userID: job.identity.userID), sender.memberID != nil
@@ -315,7 +320,8 @@ final class ChatService: Sendable {
         let out = job.message
         // A retried send returns what the first one stored.
         if let existing = try await store.fetchMessage(db, orgID: job.orgID, conversationID: id, sender: sender.userID, clientKey: out.clientKey) {
-            return existing
+            let members = try await store.fetchReceiptRows(db, conversationID: id)
+            return SendResult(message: existing, unread: Receipts.unread(existing.seq, sender: sender.userID, members: members))
         }
         if out.mentionAll {
             guard conversation.kind != .direct, me.canManage else {
@@ -330,10 +336,13 @@ final class ChatService: Sendable {
                 throw AppError.invalid("mentions", "Only members of this conversation can be mentioned.", code: "unknown_member")
             }
         }
+        var quote: Message.Quote?
         if let reply = out.replyToSeq {
-            guard reply <= conversation.lastSeq, try await store.fetchMessage(db, orgID: job.orgID, conversationID: id, seq: reply) != nil else {
+            guard reply <= conversation.lastSeq, let quoted = try await store.fetchMessage(db, orgID: job.orgID, conversationID: id, seq: reply) else {
                 throw AppError.invalid("replyToSeq", "There is no such message in this conversation.", code: "unknown_message")
             }
+            quote = Message.Quote(seq: quoted.seq, sender: quoted.sender, excerpt: quoted.recalled ? "" : String((quoted.text ?? quoted.attachment?.name ?? "").prefix(200)),
+                                  recalled: quoted.recalled)
         }
         var attachment = out.forwardedAttachment
         if let attachmentID = out.attachmentID {
@@ -346,7 +355,7 @@ final class ChatService: Sendable {
         let message = Message(
             conversationID: id, seq: seq, id: .random(), sender: sender,
             kind: attachment.map { $0.isImage ? .image : .file } ?? .text,
-            text: out.text, mentions: mentioned, mentionAll: out.mentionAll, replyToSeq: out.replyToSeq, replyTo: nil,
+            text: out.text, mentions: mentioned, mentionAll: out.mentionAll, replyToSeq: out.replyToSeq, replyTo: quote,
             attachment: attachment, forwardedFrom: out.forwardedFrom, system: nil, clientKey: out.clientKey, createdAt: job.now,
             recalledAt: nil, pinnedAt: nil, pinnedBy: nil)
         try await store.insertMessage(db, message)
@@ -356,13 +365,13 @@ final class ChatService: Sendable {
         }
         if !mentionRows.isEmpty { try await store.insertMentions(db, conversationID: id, seq: seq, users: mentionRows) }
         // One's own message is read.
-        _ = try await store.advanceReadSeq(db, conversationID: id, userID: sender.userID, to: seq)
+        try await store.raiseReadSeq(db, conversationID: id, userID: sender.userID, to: seq)
         conversation.lastSeq = seq
-        var stored = try await store.fetchMessage(db, orgID: job.orgID, conversationID: id, seq: seq) ?? message
-        stored.clientKey = message.clientKey
+        // Everyone else was a member when it was sent and has not read it yet.
+        let unread = max(0, conversation.memberCount - 1)
         outbox.add(.conversation(id, org: job.orgID, type: ChatEvent.messageCreated,
-                                 data: try EventJSON.encode(stored.api(viewer: nil, unread: conversation.memberCount - 1))))
-        return stored
+                                 data: try EventJSON.encode(message.api(viewer: nil, unread: unread))))
+        return SendResult(message: message, unread: unread)
     }
 
     func recall(_ identity: Identity, _ orgID: Organization.ID, _ id: Conversation.ID, seq: Int64) async throws -> Message {
@@ -567,7 +576,7 @@ final class ChatService: Sendable {
                               mentions: [], mentionAll: false, replyToSeq: nil, replyTo: nil, attachment: nil, forwardedFrom: nil,
                               system: event, clientKey: nil, createdAt: now, recalledAt: nil, pinnedAt: nil, pinnedBy: nil)
         try await store.insertMessage(db, message)
-        _ = try await store.advanceReadSeq(db, conversationID: conversation.id, userID: actor.userID, to: seq)
+        try await store.raiseReadSeq(db, conversationID: conversation.id, userID: actor.userID, to: seq)
         outbox.add(.conversation(conversation.id, org: conversation.orgID, type: ChatEvent.messageCreated,
                                  data: try EventJSON.encode(message.api(viewer: nil))))
         return seq

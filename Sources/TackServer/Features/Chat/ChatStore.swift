@@ -151,6 +151,12 @@ struct ChatStore: Sendable {
         return before
     }
 
+    /// Moves a watermark forward to `seq` if it is behind, in one statement.
+    func raiseReadSeq(_ db: any SQLDatabase, conversationID: Conversation.ID, userID: User.ID, to seq: Int64) async throws {
+        try await db.update("conversation_members").set("read_seq", to: seq)
+            .where("conversation_id", .equal, conversationID).where("user_id", .equal, userID).where("read_seq", .lessThan, seq).run()
+    }
+
     /// Every conversation a person belongs to, in every organisation (for the real-time channel).
     func fetchConversationIDs(_ db: any SQLDatabase, userID: User.ID) async throws -> [Conversation.ID] {
         // Index: conversation_members_user (user_id, org_id).
