@@ -164,6 +164,8 @@ def join_org(new_context, owner_context, org_id: str, role: str = "member", **co
     expect(page.get_by_test_id("welcome-page")).to_be_visible()
     accepted = api(page.context, "POST", f"/api/v1/invitations/{invitation.json()['code']}/accept")
     assert accepted.ok, accepted.text()
+    # Loaded afresh: a `GET /me` still in flight when the membership event arrives could undo it.
+    page.reload()
     expect(page.get_by_test_id("org-switcher").locator(f"option[value='{org_id}']")).to_have_count(1)
     return person, page
 
@@ -174,7 +176,7 @@ def open_chat(page: Page, org_id: str) -> None:
 
 
 def conversation_row(page: Page, name: str):
-    return page.get_by_test_id("conversation").filter(has_text=name)
+    return page.get_by_test_id("conversation").filter(has=page.get_by_test_id("conversation-name").filter(has_text=name))
 
 
 def pick_member(page: Page, name: str):

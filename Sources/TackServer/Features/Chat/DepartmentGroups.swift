@@ -59,12 +59,16 @@ extension ChatService {
         // department above them.
         let parent = Dictionary(uniqueKeysWithValues: departments.map { ($0.id, $0.parentID) })
         var scope: [User.ID]?
-        if case .people(let users) = change { scope = users }
+        if case .people(let users) = change {
+            // Nobody moved (a department was created): its group exists now, that is all.
+            if users.isEmpty { return }
+            scope = users
+        }
         var placements: SQLQueryString = """
             SELECT md.department_id, m.user_id FROM member_departments md JOIN members m ON m.id = md.member_id
             WHERE md.org_id = \(bind: org)
             """
-        if let scope { placements += " AND m.user_id IN \(SQLBind.group(scope.isEmpty ? [User.ID.random()] : scope))" }
+        if let scope { placements += " AND m.user_id IN \(SQLBind.group(scope))" }
         var desired: [Conversation.ID: Set<User.ID>] = [:]
         for row in try await db.raw(placements).all() {
             let user = try row.decode(column: "user_id", as: User.ID.self)
