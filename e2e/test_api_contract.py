@@ -40,6 +40,7 @@ def test_every_operation_answers_as_documented():
              "--checks", CHECKS, "--max-examples", "25", "--seed", "20261130",
              "--exclude-path-regex", "^/api/v1/(auth/signout|me/password)$", "--no-color"],
             capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+        assert run.returncode == 0, (run.stdout[-6000:] + run.stderr[-2000:]
+                                     + "\nserver log:\n" + "\n".join(server.log_lines[-40:]))
     finally:
         server.stop()

@@ -41,6 +41,8 @@ def test_direct_chat_read_receipt_turns_all_read(new_context):
     row.click()
     expect(sent_message(member_page, text)).to_be_visible()
     assert member_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    send_button = member_page.get_by_test_id("composer-send").bounding_box()
+    assert send_button["x"] + send_button["width"] <= PHONE["viewport"]["width"]
 
     expect(receipt).to_have_text("All read")
     expect(member_page.get_by_test_id("nav-chat-unread")).to_be_hidden()

@@ -40,6 +40,7 @@ class Server:
         self.data_dir = tempfile.mkdtemp(dir=WORKDIR, prefix="process-")
         self.port = free_port()
         self.process = None
+        self.log_lines = []
 
     @property
     def base(self) -> str:
@@ -52,8 +53,13 @@ class Server:
         # The server prints its address once it listens and its database is migrated.
         line = self.process.stdout.readline().decode()
         assert "Tack is running at" in line, line
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        threading.Thread(target=self._keep_log, args=(self.process.stdout,), daemon=True).start()
         return self
+
+    def _keep_log(self, stream):
+        # Warnings and errors only (TACK_LOG_LEVEL=warning), kept for a failing test to show.
+        for line in stream:
+            self.log_lines.append(line.decode(errors="replace").rstrip())
 
     def stop(self, sig=signal.SIGTERM) -> int:
         self.process.send_signal(sig)

@@ -83,6 +83,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
     router.add(middleware: FileMiddleware(configuration.resolvedPublicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
                                           searchForIndexHtml: true, logger: logger))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, attachmentLimit: configuration.maxAttachmentBytes))
+    router.add(middleware: NulCharacterGuard(limit: configuration.maxBodyBytes))
     router.add(middleware: AuthMiddleware(auth: parts.auth, secureCookies: configuration.secureCookies))
     router.add(middleware: DirectoryReadCache(store: DirectoryResponseStore(budget: configuration.directoryCacheBytes), database: parts.database))
     router.get("/openapi.yaml") { _, _ -> Response in

@@ -83,6 +83,27 @@ struct ChatAPITests {
         }
     }
 
+    @Test("text with a NUL character is refused alike on both engines and nothing is stored", arguments: Engine.all)
+    func nulCharacters(engine: Engine) async throws {
+        try await withAPI(engine) { api in
+            let f = try await ChatFixture.make(api)
+            let before = try await api.messages(f.org, f.group, as: f.ann).json["lastSeq"].int
+            for (text, key) in [("a\u{0}b", "k1"), ("ab", "k\u{0}")] {
+                let reply = try await api.send(f.org, f.group, as: f.ann, text: text, key: key)
+                #expect(reply.status == .badRequest, "\(reply.text)")
+                #expect(reply.code == "invalid_text")
+            }
+            // An escaped backslash followed by "u0000" is ordinary text.
+            let literal = try await api.send(f.org, f.group, as: f.ann, text: #"C:\u0000"#)
+            #expect(literal.status == .created, "\(literal.text)")
+            #expect(literal.json["text"].string == #"C:\u0000"#)
+            let search = try await api.call(.get, "/api/v1/orgs/\(f.org.id)/messages/search?q=a%00b", as: f.ann)
+            #expect(search.status == .badRequest)
+            #expect(search.code == "invalid_text")
+            #expect(try await api.messages(f.org, f.group, as: f.ann).json["lastSeq"].int == before.map { $0 + 1 })
+        }
+    }
+
     @Test("concurrent sends get gap-free, unique sequence numbers", arguments: Engine.all)
     func concurrentSends(engine: Engine) async throws {
         try await withAPI(engine) { api in

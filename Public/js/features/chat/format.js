@@ -27,5 +27,3 @@ export function dayOf(iso) {
   const date = new Date(iso);
   return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
 }
-
-export const RECALL_WINDOW_MS = 24 * 60 * 60 * 1000;

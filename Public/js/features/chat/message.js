@@ -3,10 +3,13 @@ import { h } from '../../core/dom.js';
 import { button } from '../../core/forms.js';
 import { errorText, formatTime, t } from '../../core/i18n.js';
 import { avatar } from '../directory/parts.js';
-import { formatSize, RECALL_WINDOW_MS, systemText } from './format.js';
+import { formatSize, systemText } from './format.js';
 import { linkify } from './parts.js';
 import { myUserId } from './state.js';
 import { attachmentUrl, discard, pin, recall, retry, unpin } from './thread.js';
+
+/** How long after sending one may recall a message. */
+const RECALL_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 function attachmentView(attachment) {
   const url = attachmentUrl(attachment);

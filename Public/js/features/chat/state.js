@@ -18,7 +18,7 @@ export const orgPath = (orgId = chat.get().orgId) => `/api/v1/orgs/${orgId}`;
 export const conversationPath = (orgId, id) => `${orgPath(orgId)}/conversations/${id}`;
 export const myUserId = () => session.get().user?.id;
 export const isManager = (conversation) => conversation?.kind !== 'direct' && ['owner', 'admin'].includes(conversation?.myRole);
-export const mentionsMe = (message) => message.mentionAll || message.mentions.includes(myUserId());
+const mentionsMe = (message) => message.mentionAll || message.mentions.includes(myUserId());
 
 const newestFirst = (a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
 
@@ -88,7 +88,8 @@ export const messageCreated = live((message, orgId) => {
     refreshConversation(orgId, message.conversationId);
     return;
   }
-  const fromOther = message.sender.userId !== myUserId();
+  // As the server counts: messages by others, not system lines.
+  const fromOther = message.sender.userId !== myUserId() && !message.system;
   upsert({
     ...known,
     lastSeq: message.seq,

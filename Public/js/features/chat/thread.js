@@ -157,7 +157,7 @@ async function fetchGap(token) {
 }
 
 /** Fetches every message after the cursor (a gap, or what was missed while offline); one at a time. */
-export function catchUp() {
+function catchUp() {
   const token = opened;
   if (catchingUp?.token !== token) {
     const done = fetchGap(token).finally(() => {

@@ -52,6 +52,12 @@ enum DatabaseErrors {
         return false
     }
 
+    /// Whether PostgreSQL refused text it cannot store (a NUL character, an invalid byte sequence).
+    static func isInvalidText(_ error: any Error) -> Bool {
+        guard let e = error as? PSQLError, let state = e.serverInfo?[.sqlState] else { return false }
+        return state == "22021" || state == "22P05"
+    }
+
     /// Whether a PostgreSQL transaction failed only because of a concurrent one and may be retried.
     static func isRetryable(_ error: any Error) -> Bool {
         guard let e = error as? PSQLError, let state = e.serverInfo?[.sqlState] else { return false }

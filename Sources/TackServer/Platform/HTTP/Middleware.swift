@@ -31,7 +31,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return e
         case let e as ServerError:
             let inner = e.underlyingError
-            if inner is AppError || inner is DecodingError || inner is BodyLimitExceeded {
+            if inner is AppError || inner is DecodingError || inner is BodyLimitExceeded || DatabaseErrors.isInvalidText(inner) {
                 return appError(for: inner, logger: logger)
             }
             if e.httpStatus.kind == .clientError {
@@ -44,6 +44,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return decodingProblem(e)
         case let e as BodyLimitExceeded:
             return e.appError
+        case let e where DatabaseErrors.isInvalidText(e):
+            return NulCharacterGuard<Context>.problem
         case let e as HTTPError:
             switch e.status {
             case .notFound: return AppError(.notFound, "not_found", "No such resource.")
@@ -128,6 +130,51 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         }
         func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), limit: limit) }
+    }
+}
+
+/// Refuses text that no field may hold: the NUL character (`\u0000` in a JSON body, `%00` in the
+/// query). PostgreSQL cannot store it and SQLite would store it silently, so both engines answer
+/// alike: 400 `invalid_text`, before any handler runs.
+struct NulCharacterGuard<Context: RequestContext>: RouterMiddleware {
+    let limit: Int
+
+    static var problem: AppError {
+        AppError(.badRequest, "invalid_text", "Text must not contain the NUL character (U+0000).")
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.query?.contains("%00") == true,
+           request.uri.queryParameters.contains(where: { $0.key.contains("\0") || $0.value.contains("\0") }) {
+            throw Self.problem
+        }
+        guard request.method != .get, request.method != .head,
+              request.headers[.contentType]?.lowercased().contains("json") == true else {
+            return try await next(request, context)
+        }
+        var request = request
+        let buffer = try await request.body.collect(upTo: limit)
+        if Self.containsNulEscape(buffer.readableBytesView) { throw Self.problem }
+        request.body = RequestBody(buffer: buffer)
+        return try await next(request, context)
+    }
+
+    /// Whether JSON text holds the escape `\u0000` (a backslash that is not itself escaped).
+    static func containsNulEscape<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int {
+        let backslash = UInt8(ascii: "\\"), u = UInt8(ascii: "u"), zero = UInt8(ascii: "0")
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            guard bytes[i] == backslash else { i += 1; continue }
+            // An escape: the next byte is what is escaped; `\\` escapes a backslash.
+            let escaped = i + 1
+            guard escaped < bytes.endIndex else { return false }
+            if bytes[escaped] == u, escaped + 4 < bytes.endIndex,
+               bytes[escaped + 1] == zero, bytes[escaped + 2] == zero, bytes[escaped + 3] == zero, bytes[escaped + 4] == zero {
+                return true
+            }
+            i = escaped + 1
+        }
+        return false
     }
 }
 
