@@ -20,6 +20,8 @@ public struct TackServerParts: Sendable {
     let directory: DirectoryService
     let invitations: InvitationService
     let chat: ChatService
+    /// The durable job queue and this node's worker.
+    let jobs: JobScheduler
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -52,6 +54,9 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let hub = LocalHub()
     let transactor = Transactor(database: database, hub: hub, clock: clock)
     let log = EventLogStore()
+    let migrator = Migrator(database: database, migrations: Schema.migrations, logger: logger)
+    let jobs = JobScheduler(transactor: transactor, clock: clock, options: .init(singleNode: configuration.databaseURL == nil),
+                            ready: migrator.migrated, logger: logger)
     let chat = ChatService(
         transactor: transactor, clock: clock, files: FileStore(root: configuration.resolvedAttachmentsDirectory),
         limits: .init(groupMembers: configuration.groupMaxMembers, attachmentBytes: configuration.maxAttachmentBytes), logger: logger)
@@ -64,9 +69,9 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))
     services.append(chat.receipts)
-    return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat,
-                           migrator: Migrator(database: database, migrations: Schema.migrations, logger: logger),
-                           services: services)
+    if configuration.runJobs { services.append(jobs) }
+    return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs,
+                           migrator: migrator, services: services)
 }
 
 /// Builds the HTTP application: the OpenAPI handlers behind the platform middleware, the web
@@ -164,6 +169,7 @@ struct MaintenanceService: Service {
                 try await database.write { db in
                     try await IdempotencyStore().deleteExpired(db, now: now)
                     try await log.deleteExpired(db, now: now)
+                    try await JobStore().deleteFinished(db, before: now.addingTimeInterval(-7 * 86_400))
                 }
             } catch {
                 logger.error("maintenance failed", metadata: ["error": "\(error)"])

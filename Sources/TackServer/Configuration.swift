@@ -33,6 +33,9 @@ public struct TackConfiguration: Sendable {
     public var directoryCacheBytes = 64 << 20
     /// Messages queued for one WebSocket before its client counts as too slow (closed with 4008).
     public var socketQueueLimit = 1024
+    /// Whether this node runs due jobs (`TACK_RUN_JOBS=0` turns it off, e.g. for a node that only
+    /// answers requests; tests run jobs by hand).
+    public var runJobs = true
 
     public init() {}
 
@@ -69,6 +72,7 @@ public struct TackConfiguration: Sendable {
             c.directoryCacheBytes = n << 20
         }
         if let v = environment["TACK_SECURE_COOKIES"] { c.secureCookies = ["1", "true", "yes"].contains(v.lowercased()) }
+        if let v = environment["TACK_RUN_JOBS"] { c.runJobs = !["0", "false", "no", "off"].contains(v.lowercased()) }
         if let v = environment["TACK_SQLITE_SYNC"] { c.sqliteSynchronousFull = v.lowercased() == "full" }
         if let v = environment["TACK_LOG_LEVEL"], !v.isEmpty {
             guard let level = Logger.Level(rawValue: v.lowercased()) else { throw ConfigurationError("TACK_LOG_LEVEL must be trace, debug, info, notice, warning or error") }

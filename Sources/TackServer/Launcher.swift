@@ -66,7 +66,7 @@ public enum Tack {
     /// Runs `body` while the database's own services (the PostgreSQL pool) run.
     static func withDatabaseServices<R: Sendable>(_ parts: TackServerParts, _ body: @Sendable () async throws -> R) async throws -> R {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for service in parts.services where !(service is MaintenanceService) {
+            for service in parts.services where !(service is MaintenanceService || service is JobScheduler) {
                 group.addTask { try await service.run() }
             }
             defer { group.cancelAll() }

@@ -76,7 +76,7 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
     private func run(_ batch: [Pending]) async {
         do {
             // The outbox lives inside the transaction body: a retried transaction starts afresh.
-            let (results, messages) = try await transactor.database.write { db -> ([Swift.Result<Result, any Error>], [HubMessage]) in
+            let (results, committed) = try await transactor.database.write { db -> ([Swift.Result<Result, any Error>], Outbox.Committed) in
                 let outbox = Outbox()
                 var results: [Swift.Result<Result, any Error>] = []
                 results.reserveCapacity(batch.count)
@@ -91,7 +91,7 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
                     do {
                         let result = try await work(db, local, pending.job)
                         try await db.raw("RELEASE SAVEPOINT g\(unsafeRaw: String(i))").run()
-                        for message in local.messages { outbox.add(message) }
+                        outbox.absorb(local)
                         results.append(.success(result))
                     } catch {
                         try await db.raw("ROLLBACK TO SAVEPOINT g\(unsafeRaw: String(i))").run()
@@ -99,9 +99,9 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
                         results.append(.failure(error))
                     }
                 }
-                return (results, outbox.messages)
+                return (results, outbox.committed)
             }
-            await transactor.hub.publish(messages)
+            await transactor.deliver(committed)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
         } catch {
             if batch.count > 1 { logger.warning("a group commit failed", metadata: ["error": "\(error)", "size": "\(batch.count)"]) }

@@ -26,6 +26,8 @@ struct Migrator: Sendable {
     let database: Database
     let migrations: [Migration]
     let logger: Logger
+    /// Opens once the schema is up to date: background services that use the database wait for it.
+    let migrated = ReadyGate()
 
     /// Applies what is missing and returns the versions applied.
     @discardableResult
@@ -62,6 +64,7 @@ struct Migrator: Sendable {
                 applied.append(migration.version)
             }
         }
+        migrated.open()
         return applied
     }
 

@@ -1,11 +1,25 @@
 import Foundation
 import SQLKit
 
-/// Events a transaction will publish once it has committed.
+/// Events a transaction will publish, and actions it will take, once it has committed.
 final class Outbox: @unchecked Sendable {
+    /// What a committed transaction leaves to do.
+    struct Committed: Sendable {
+        var messages: [HubMessage] = []
+        var actions: [@Sendable () -> Void] = []
+    }
+
     // Confined to the task running the transaction.
-    private(set) var messages: [HubMessage] = []
-    func add(_ message: HubMessage) { messages.append(message) }
+    private(set) var committed = Committed()
+    var messages: [HubMessage] { committed.messages }
+    func add(_ message: HubMessage) { committed.messages.append(message) }
+    /// Runs `action` after the transaction committed (e.g. waking the job scheduler).
+    func afterCommit(_ action: @escaping @Sendable () -> Void) { committed.actions.append(action) }
+    /// Takes over what a nested unit of work (a savepoint that was released) left to do.
+    func absorb(_ other: Outbox) {
+        committed.messages += other.committed.messages
+        committed.actions += other.committed.actions
+    }
 }
 
 /// Runs a service action: one write transaction, then — only after it committed — its events.
@@ -19,12 +33,18 @@ struct Transactor: Sendable {
     func run<R>(_ body: (any SQLDatabase, Outbox) async throws -> R) async throws -> R {
         // The outbox lives inside the transaction body: a transaction retried after a deadlock
         // starts with an empty one.
-        let (result, messages) = try await database.write { db in
+        let (result, committed) = try await database.write { db in
             let outbox = Outbox()
-            return (try await body(db, outbox), outbox.messages)
+            return (try await body(db, outbox), outbox.committed)
         }
-        await hub.publish(messages)
+        await deliver(committed)
         return result
+    }
+
+    /// Publishes a committed transaction's events and runs its actions.
+    func deliver(_ committed: Outbox.Committed) async {
+        await hub.publish(committed.messages)
+        for action in committed.actions { action() }
     }
 
     /// Like `run`, but a retry with the same `key` in the same `scope` returns the stored result
@@ -40,22 +60,22 @@ struct Transactor: Sendable {
         let requestHash = Secrets.sha256(operation + "\n" + fingerprint)
         for attempt in 1...2 {
             do {
-                let (result, messages) = try await database.write { db -> (R, [HubMessage]) in
+                let (result, committed) = try await database.write { db -> (R, Outbox.Committed) in
                     let outbox = Outbox()
                     if let stored = try await IdempotencyStore().fetch(db, scope: scope, key: key) {
                         guard stored.operation == operation, stored.requestHash == requestHash else {
                             throw AppError(.unprocessableContent, "idempotency_key_reused",
                                            "This Idempotency-Key was already used for a different request.")
                         }
-                        return (try JSONDecoder.tack.decode(R.self, from: Data(stored.response.utf8)), [])
+                        return (try JSONDecoder.tack.decode(R.self, from: Data(stored.response.utf8)), Outbox.Committed())
                     }
                     let result = try await body(db, outbox)
                     let response = String(decoding: try JSONEncoder.tack.encode(result), as: UTF8.self)
                     try await IdempotencyStore().insert(db, scope: scope, key: key, operation: operation,
                                                         requestHash: requestHash, response: response, now: clock.now())
-                    return (result, outbox.messages)
+                    return (result, outbox.committed)
                 }
-                await hub.publish(messages)
+                await deliver(committed)
                 return result
             } catch where attempt == 1 && DatabaseErrors.isUniqueViolation(error) {
                 // A concurrent request with the same key won the race; the retry reads its result.

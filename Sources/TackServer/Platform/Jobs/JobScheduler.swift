@@ -1,0 +1,244 @@
+import Foundation
+import Logging
+import Metrics
+import SQLKit
+import ServiceLifecycle
+import Synchronization
+
+/// What a kind of job does when one of its jobs runs.
+protocol JobHandler: Sendable {
+    var kind: String { get }
+    /// Runs a claimed job. Database writes that must happen exactly once belong in
+    /// `run.commit`, the transaction that also marks the job done. Throwing retries the job
+    /// later with backoff (`JobRetry` chooses when; `JobFailure` gives up at once).
+    func run(_ run: JobRun) async throws
+}
+
+/// Asks for the job to be run again after `delay` seconds.
+struct JobRetry: Error { var delay: TimeInterval; var reason: String }
+
+/// Gives a job up for good: retrying would not help.
+struct JobFailure: Error { var reason: String }
+
+/// One run of a claimed job, as its handler sees it.
+final class JobRun: Sendable {
+    let job: Job
+    /// The time the run started (the scheduler's clock).
+    let now: Date
+    fileprivate let committer: GroupCommitter<JobScheduler.Completion, Void>
+    fileprivate let clock: WallClock
+    private let done = Atomic<Bool>(false)
+
+    fileprivate init(job: Job, now: Date, committer: GroupCommitter<JobScheduler.Completion, Void>, clock: WallClock) {
+        self.job = job
+        self.now = now
+        self.committer = committer
+        self.clock = clock
+    }
+
+    var committed: Bool { done.load(ordering: .acquiring) }
+
+    func payload<T: Decodable>(as type: T.Type) throws -> T {
+        do { return try JSONDecoder.tack.decode(T.self, from: Data(job.payload.utf8)) } catch {
+            throw JobFailure(reason: "unreadable payload: \(error)")
+        }
+    }
+
+    /// Runs `body` in the transaction that marks the job done — its writes and events happen
+    /// once, or not at all if the claim was lost. Call at most once; the scheduler commits an
+    /// empty body for handlers that do not.
+    func commit(_ body: @escaping @Sendable (any SQLDatabase, Outbox) async throws -> Void) async throws {
+        precondition(!committed, "a job run commits once")
+        try await committer.submit(JobScheduler.Completion(job: job, now: clock.now(), body: body), sortKey: job.id.string)
+        done.store(true, ordering: .releasing)
+    }
+}
+
+/// Adds jobs, inside the transaction of the action that wants them.
+struct JobQueue: Sendable {
+    let store = JobStore()
+    let clock: WallClock
+    /// Wakes this node's scheduler (after the transaction that added a job committed).
+    let wake: @Sendable () -> Void
+
+    @discardableResult
+    func enqueue<P: Encodable>(_ db: any SQLDatabase, _ outbox: Outbox, kind: String, payload: P, due: Date? = nil,
+                               orgID: Organization.ID? = nil, dedupeKey: String? = nil, maxAttempts: Int = 8) async throws -> Job.ID {
+        let now = clock.now()
+        let text = String(decoding: try JSONEncoder.tack.encode(payload), as: UTF8.self)
+        let id = try await store.insert(db, .init(kind: kind, orgID: orgID, payload: text, dueAt: due ?? now, dedupeKey: dedupeKey,
+                                                  maxAttempts: maxAttempts), now: now)
+        outbox.afterCommit(wake)
+        return id
+    }
+
+    func cancel(_ db: any SQLDatabase, dedupeKey: String) async throws {
+        try await store.cancel(db, dedupeKey: dedupeKey, now: clock.now())
+    }
+}
+
+/// Runs due jobs: claims them in batches, runs their handlers concurrently, commits their
+/// completions together (group commit), and retries failures with exponential backoff.
+///
+/// A job runs once: its effects commit in the transaction that marks it done, fenced by the
+/// claim token, so a run whose lease expired (its node stalled or died and another node claimed
+/// the job) cannot commit. A node that dies mid-run leaves the job to be claimed again when its
+/// lease ends; on SQLite (one node) jobs left running are released when Tack starts.
+final class JobScheduler: Service, Sendable {
+    struct Completion: Sendable {
+        var job: Job
+        var now: Date
+        var body: @Sendable (any SQLDatabase, Outbox) async throws -> Void
+    }
+
+    struct Options: Sendable {
+        /// Jobs claimed (and run concurrently) at a time.
+        var batch = 128
+        /// Seconds a claim lasts before another worker may take the job over.
+        var lease: TimeInterval = 120
+        /// The longest sleep between looks at the queue: jobs added by other nodes wait at most this.
+        var pollInterval: Duration = .seconds(1)
+        /// Whether this is the only node (SQLite): runs left `running` are released at start.
+        var singleNode = true
+        /// First retry delay in seconds; doubled per attempt, at most `maxBackoff`.
+        var backoff: TimeInterval = 10
+        var maxBackoff: TimeInterval = 3600
+    }
+
+    let queue: JobQueue
+    private let database: Database
+    private let clock: WallClock
+    private let handlers: Mutex<[String: any JobHandler]>
+    private let options: Options
+    private let worker: String
+    private let logger: Logger
+    private let store = JobStore()
+    private let committer: GroupCommitter<Completion, Void>
+    private let signal: WakeSignal
+
+    private static let completed = Counter(label: "tack_jobs_completed_total")
+    private static let retried = Counter(label: "tack_jobs_retried_total")
+    private static let failed = Counter(label: "tack_jobs_failed_total")
+
+    /// Opens when the schema is up to date; the worker starts then.
+    private let ready: ReadyGate
+
+    init(transactor: Transactor, clock: WallClock, options: Options = Options(), ready: ReadyGate, logger: Logger) {
+        self.ready = ready
+        database = transactor.database
+        self.clock = clock
+        self.options = options
+        self.logger = logger
+        handlers = Mutex([:])
+        worker = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+        let store = JobStore()
+        committer = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, completion in
+            try await completion.body(db, outbox)
+            try await store.complete(db, completion.job, now: completion.now)
+        }
+        let signal = WakeSignal()
+        self.signal = signal
+        queue = JobQueue(clock: clock, wake: { signal.signal() })
+    }
+
+    /// Registers what a kind of job does (at start-up, before `run`).
+    func register(_ handler: any JobHandler) {
+        handlers.withLock { $0[handler.kind] = handler }
+    }
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            await self.ready.wait()
+            if Task.isCancelled { return }
+            if self.options.singleNode {
+                try await self.database.write { db in try await self.store.releaseAll(db) }
+            }
+            while !Task.isCancelled {
+                do {
+                    _ = try await self.runDue()
+                    let next = try await self.database.read { db in try await self.store.nextDue(db) }
+                    await self.sleep(until: next)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.error("the job scheduler failed; trying again", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: self.options.pollInterval)
+                }
+            }
+        }
+    }
+
+    /// Claims and runs every job that is due now, batch after batch; returns how many ran.
+    @discardableResult
+    func runDue() async throws -> Int {
+        var total = 0
+        while true {
+            let now = clock.now()
+            let jobs = try await database.write { db in
+                try await store.claim(db, now: now, limit: options.batch, lease: options.lease, worker: worker)
+            }
+            if jobs.isEmpty { return total }
+            await withTaskGroup(of: Void.self) { group in
+                for job in jobs { group.addTask { await self.execute(job, now: now) } }
+            }
+            total += jobs.count
+        }
+    }
+
+    private func execute(_ job: Job, now: Date) async {
+        let run = JobRun(job: job, now: now, committer: committer, clock: clock)
+        do {
+            guard let handler = handlers.withLock({ $0[job.kind] }) else { throw JobFailure(reason: "no handler for jobs of kind \(job.kind)") }
+            try await handler.run(run)
+            if !run.committed { try await run.commit { _, _ in } }
+            Self.completed.increment()
+        } catch is JobLeaseLost {
+            logger.warning("a job's claim was taken over before it finished", metadata: ["job": "\(job.id.string)", "kind": "\(job.kind)"])
+        } catch {
+            if run.committed {
+                logger.error("a job failed after it committed", metadata: ["job": "\(job.id.string)", "error": "\(error)"])
+                return
+            }
+            await giveBack(job, error: error)
+        }
+    }
+
+    /// Schedules a retry, or fails the job for good after its last attempt.
+    private func giveBack(_ job: Job, error: any Error) async {
+        let now = clock.now()
+        let reason: String
+        // Backoff doubles per attempt, ±10 % so that jobs that failed together do not retry together.
+        var delay = min(options.maxBackoff, options.backoff * pow(2, Double(max(0, job.attempts - 1)))) * Double.random(in: 0.9...1.1)
+        var permanent = job.attempts >= job.maxAttempts
+        switch error {
+        case let e as JobRetry: reason = e.reason; delay = e.delay
+        case let e as JobFailure: reason = e.reason; permanent = true
+        default: reason = "\(error)"
+        }
+        do {
+            try await database.write { db in
+                if permanent {
+                    try await store.fail(db, job, error: reason, now: now)
+                } else {
+                    try await store.retry(db, job, at: now.addingTimeInterval(delay), error: reason)
+                }
+            }
+            (permanent ? Self.failed : Self.retried).increment()
+            logger.log(level: permanent ? .error : .warning, permanent ? "a job failed for good" : "a job failed; it will be retried",
+                       metadata: ["job": "\(job.id.string)", "kind": "\(job.kind)", "attempt": "\(job.attempts)", "error": "\(reason)"])
+        } catch {
+            logger.warning("could not record a job's failure; its lease will expire", metadata: ["job": "\(job.id.string)", "error": "\(error)"])
+        }
+    }
+
+    /// Sleeps until `next` (at most the poll interval) or until a job is added on this node.
+    private func sleep(until next: Date?) async {
+        var wait = options.pollInterval
+        if let next {
+            let seconds = next.timeIntervalSince(clock.now())
+            if seconds <= 0 { return }
+            wait = min(wait, .milliseconds(Int64(seconds * 1000) + 1))
+        }
+        await signal.wait(timeout: wait)
+    }
+}
