@@ -1,4 +1,5 @@
 import Foundation
+import AsyncHTTPClient
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -22,6 +23,7 @@ public struct TackServerParts: Sendable {
     let chat: ChatService
     /// The durable job queue and this node's worker.
     let jobs: JobScheduler
+    let ding: DingService
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -65,12 +67,20 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock,
                            profileChanged: { db, outbox, user in try await directory.announceProfileChange(db, outbox, user) })
     let invitations = InvitationService(directory: directory, clock: clock)
+    let gateway = { (channel: DeliveryChannel) in
+        GatewayNotifier(channel: channel, url: configuration.gatewayURL, secret: configuration.gatewaySecret,
+                        callbackURL: configuration.gatewayCallbackURL, client: HTTPClient.shared,
+                        timeout: .milliseconds(Int64(configuration.gatewayTimeout * 1000)))
+    }
+    let notifiers = Notifiers(providers: [.app: InAppNotifier(hub: hub), .sms: gateway(.sms), .call: gateway(.call)])
+    let ding = DingService(transactor: transactor, clock: clock, jobs: jobs.queue, notifiers: notifiers, logger: logger)
+    for handler in ding.jobHandlers { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))
     services.append(chat.receipts)
     if configuration.runJobs { services.append(jobs) }
-    return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs,
+    return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs, ding: ding,
                            migrator: migrator, services: services)
 }
 
@@ -99,7 +109,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
     let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations, chat: parts.chat,
-                             database: parts.database, prometheus: Observability.registry,
+                             ding: parts.ding, gatewaySecret: configuration.gatewaySecret, database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
     try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))
 

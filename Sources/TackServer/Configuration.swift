@@ -36,6 +36,14 @@ public struct TackConfiguration: Sendable {
     /// Whether this node runs due jobs (`TACK_RUN_JOBS=0` turns it off, e.g. for a node that only
     /// answers requests; tests run jobs by hand).
     public var runJobs = true
+    /// The SMS and voice gateway (`TACK_GATEWAY_URL`, `TACK_GATEWAY_SECRET`; docs/gateway.md).
+    public var gatewayURL: String?
+    public var gatewaySecret: String?
+    /// Seconds to wait for the gateway's answer (`TACK_GATEWAY_TIMEOUT`).
+    public var gatewayTimeout: TimeInterval = 10
+    /// Tack's address as others reach it (`TACK_PUBLIC_URL`), for the gateway's callbacks; by
+    /// default http://HOST:PORT.
+    public var publicURL: String?
 
     public init() {}
 
@@ -72,6 +80,21 @@ public struct TackConfiguration: Sendable {
             c.directoryCacheBytes = n << 20
         }
         if let v = environment["TACK_SECURE_COOKIES"] { c.secureCookies = ["1", "true", "yes"].contains(v.lowercased()) }
+        if let v = environment["TACK_GATEWAY_URL"], !v.isEmpty {
+            guard let url = URL(string: v), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigurationError("TACK_GATEWAY_URL must be an http:// or https:// URL")
+            }
+            c.gatewayURL = v
+        }
+        if let v = environment["TACK_GATEWAY_SECRET"], !v.isEmpty {
+            guard v.utf8.count >= 16 else { throw ConfigurationError("TACK_GATEWAY_SECRET must be at least 16 characters") }
+            c.gatewaySecret = v
+        }
+        if let v = environment["TACK_GATEWAY_TIMEOUT"], !v.isEmpty {
+            guard let n = Double(v), n > 0, n <= 120 else { throw ConfigurationError("TACK_GATEWAY_TIMEOUT must be 0 to 120 seconds") }
+            c.gatewayTimeout = n
+        }
+        if let v = environment["TACK_PUBLIC_URL"], !v.isEmpty { c.publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = environment["TACK_RUN_JOBS"] { c.runJobs = !["0", "false", "no", "off"].contains(v.lowercased()) }
         if let v = environment["TACK_SQLITE_SYNC"] { c.sqliteSynchronousFull = v.lowercased() == "full" }
         if let v = environment["TACK_LOG_LEVEL"], !v.isEmpty {
@@ -93,6 +116,9 @@ public struct TackConfiguration: Sendable {
     var resolvedAttachmentsDirectory: String {
         attachmentsDirectory ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("attachments").path
     }
+
+    /// Where the gateway posts delivery statuses.
+    var gatewayCallbackURL: String { (publicURL ?? "http://\(host):\(port)") + "/api/v1/gateway/status" }
 
     /// The SQLite database file.
     var sqlitePath: String { URL(fileURLWithPath: dataDirectory).appendingPathComponent("tack.sqlite").path }

@@ -15,6 +15,7 @@ struct TenantIsolationTests {
         "createOrganization",  // creates the caller's own
         "previewInvitation", "acceptInvitation",  // a code is the secret that grants access, by design
         "openEventStream",  // covered by the real-time suite (foreign cursors are ignored)
+        "reportGatewayStatus",  // the gateway's, signed with the installation's secret (DING tests)
     ]
 
     /// The operations of `openapi.yaml` as (method, path, operationId).
@@ -48,6 +49,8 @@ struct TenantIsolationTests {
                                           json: API.body(["clientKey": "k1", "text": "Secret message"])).json
             let attachment = try await api.call(.post, "/api/v1/orgs/\(a.id)/conversations/\(group)/attachments?name=secret.txt", as: ann,
                                                 body: "Secret file", headers: [.contentType: "application/octet-stream"]).json["id"].string!
+            let ding = try await api.call(.post, "/api/v1/orgs/\(a.id)/dings", as: ann,
+                                          json: API.body(["memberIds": [amyMember], "text": "Secret DING"])).json["id"].string!
             // Bob is the owner of organisation B: the strongest outsider.
             let bob = try await api.signUp("Bob")
             _ = try await api.createOrg(bob, name: "B")
@@ -55,7 +58,7 @@ struct TenantIsolationTests {
 
             let ids = ["orgId": a.id, "departmentId": department, "memberId": amyMember,
                        "invitationId": invitation["id"].string!, "requestId": request, "conversationId": group,
-                       "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment]
+                       "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment, "dingId": ding]
             let bodies: [String: String] = [
                 "updateOrganization": API.body(["name": "Pwned"]),
                 "createDepartment": API.body(["name": "Pwned", "parentId": a.rootDepartmentID]),
@@ -72,6 +75,8 @@ struct TenantIsolationTests {
                 "forwardMessage": API.body(["conversationIds": [group]]),
                 "markRead": API.body(["seq": 1]),
                 "uploadAttachment": "pwned",
+                "createDing": API.body(["memberIds": [amyMember], "text": "Pwned"]),
+                "setDingPolicy": API.body(["callFallbackSms": false, "callsPer8Minutes": 0, "callsPerDay": 0]),
             ]
             let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
                            "uploadAttachment": "?name=pwned.txt"]
@@ -94,7 +99,7 @@ struct TenantIsolationTests {
             // Every organisation-scoped operation was walked; a new one must be added here.
             let all = Set(try Self.specOperations().map(\.id))
             #expect(checked == all.subtracting(Self.notOrganisationScoped))
-            #expect(checked.count >= 38)
+            #expect(checked.count >= 45)
             let after = try await api.call(.get, "/api/v1/orgs/\(a.id)/events?after=0", as: ann).json["latestSeq"].int
             #expect(before == after, "nothing of A changed")
             #expect(try await api.memberCount(a, as: ann) == 2)

@@ -13,6 +13,9 @@ struct APIHandler: APIProtocol {
     let directory: DirectoryService
     let invitations: InvitationService
     let chat: ChatService
+    let ding: DingService
+    /// Verifies the SMS/voice gateway's callbacks (nil: no gateway).
+    let gatewaySecret: String?
     let database: Database
     let prometheus: PrometheusCollectorRegistry
     let secureCookies: Bool

@@ -133,9 +133,15 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Refuses text that no field may hold: the NUL character (`\u0000` in a JSON body, `%00` in the
-/// query). PostgreSQL cannot store it and SQLite would store it silently, so both engines answer
-/// alike: 400 `invalid_text`, before any handler runs.
+/// The bytes of the current request's JSON body, as received (for signatures over the body).
+enum RawBody {
+    @TaskLocal static var current: ByteBuffer?
+}
+
+/// Reads JSON bodies whole (they are small and limited) and refuses text that no field may
+/// hold: the NUL character (`\u0000` in a JSON body, `%00` in the query). PostgreSQL cannot
+/// store it and SQLite would store it silently, so both engines answer alike: 400
+/// `invalid_text`, before any handler runs. The bytes stay readable as `RawBody.current`.
 struct NulCharacterGuard<Context: RequestContext>: RouterMiddleware {
     let limit: Int
 
@@ -156,7 +162,7 @@ struct NulCharacterGuard<Context: RequestContext>: RouterMiddleware {
         let buffer = try await request.body.collect(upTo: limit)
         if Self.containsNulEscape(buffer.readableBytesView) { throw Self.problem }
         request.body = RequestBody(buffer: buffer)
-        return try await next(request, context)
+        return try await RawBody.$current.withValue(buffer) { try await next(request, context) }
     }
 
     /// Whether JSON text holds the escape `\u0000` (a backslash that is not itself escaped).

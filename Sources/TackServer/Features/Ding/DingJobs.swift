@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import SQLKit
+
+extension DingService {
+    /// The job handlers of DING, to register with the scheduler.
+    var jobHandlers: [any JobHandler] {
+        [DingSendHandler(service: self), DingNotifyHandler(service: self), DingEscalateHandler(service: self)]
+    }
+}
+
+/// `ding.send`: a DING goes out — one in-app notification per recipient (and one on the chosen
+/// channel), and the escalation steps of the organisation's policy scheduled.
+struct DingSendHandler: JobHandler {
+    let service: DingService
+    var kind: String { DingService.sendKind }
+
+    func run(_ run: JobRun) async throws {
+        let job = try run.payload(as: DingJob.self)
+        try await run.commit { db, outbox in
+            let store = service.store
+            guard let ding = try await store.fetch(db, orgID: job.orgID, id: job.dingID),
+                  try await store.markSent(db, id: ding.id, at: run.now)
+            else { return }  // cancelled, or the organisation is gone
+            for user in try await store.fetchUnconfirmed(db, dingID: ding.id) {
+                for channel in Set([DeliveryChannel.app, ding.channel]) {
+                    try await service.enqueueNotify(db, outbox, ding, user: user, channel: channel, reason: .initial,
+                                                    dedupeKey: "ding:\(ding.id.string):\(user.string):\(channel.rawValue):initial")
+                }
+            }
+            let policy = try await store.fetchPolicy(db, orgID: ding.orgID)
+            for (channel, minutes) in [(DeliveryChannel.sms, policy.smsAfterMinutes), (.call, policy.callAfterMinutes)] {
+                guard let minutes, channel > ding.channel else { continue }
+                try await service.jobs.enqueue(db, outbox, kind: DingService.escalateKind,
+                                               payload: EscalateJob(dingID: ding.id, orgID: ding.orgID, channel: channel),
+                                               due: run.now.addingTimeInterval(Double(minutes) * 60), orgID: ding.orgID,
+                                               dedupeKey: "ding:\(ding.id.string):escalate:\(channel.rawValue)")
+            }
+        }
+    }
+}
+
+/// `ding.escalate`: a step of the policy came due — everyone still unconfirmed is notified on
+/// the step's channel.
+struct DingEscalateHandler: JobHandler {
+    let service: DingService
+    var kind: String { DingService.escalateKind }
+
+    func run(_ run: JobRun) async throws {
+        let job = try run.payload(as: EscalateJob.self)
+        try await run.commit { db, outbox in
+            guard let ding = try await service.store.fetch(db, orgID: job.orgID, id: job.dingID), ding.cancelledAt == nil else { return }
+            for user in try await service.store.fetchUnconfirmed(db, dingID: ding.id) {
+                try await service.enqueueNotify(db, outbox, ding, user: user, channel: job.channel, reason: .escalation,
+                                                dedupeKey: "ding:\(ding.id.string):\(user.string):\(job.channel.rawValue):escalation")
+            }
+        }
+    }
+}
+
+/// `ding.notify`: one notification to one recipient on one channel, through its provider. The
+/// attempt is recorded (its id is the job's, the same across retries, and is what providers
+/// deduplicate by); a provider that is not configured, a missing phone number or a reached call
+/// limit are recorded as skipped, never lost silently.
+struct DingNotifyHandler: JobHandler {
+    let service: DingService
+    var kind: String { DingService.notifyKind }
+
+    func run(_ run: JobRun) async throws {
+        let job = try run.payload(as: NotifyJob.self)
+        let store = service.store
+        let attemptID = DeliveryAttempt.ID(rawValue: run.job.id.rawValue)
+        struct Context { var ding: Ding; var confirmed: Bool; var address: String?; var policy: DingPolicy; var callsRecent: Int; var callsDay: Int }
+        guard let context = try await service.transactor.database.read({ db -> Context? in
+            guard let ding = try await store.fetch(db, orgID: job.orgID, id: job.dingID), ding.cancelledAt == nil else { return nil }
+            let recipient = try await store.fetchRecipient(db, dingID: ding.id, userID: job.userID)
+            guard recipient.isRecipient else { return nil }
+            let member = try await service.directory.fetchMember(db, orgID: job.orgID, userID: job.userID)
+            guard member != nil else { return nil }  // left the organisation
+            var recent = 0, day = 0
+            if job.channel == .call {
+                recent = try await store.countCalls(db, userID: job.userID, since: run.now.addingTimeInterval(-480))
+                day = try await store.countCalls(db, userID: job.userID, since: run.now.addingTimeInterval(-86_400))
+            }
+            return Context(ding: ding, confirmed: recipient.confirmedAt != nil,
+                           address: job.channel == .email ? member?.email : member?.phone,
+                           policy: try await store.fetchPolicy(db, orgID: job.orgID), callsRecent: recent, callsDay: day)
+        }) else { return }
+        // Confirmed since: nothing more to say (the first in-app notification always goes out).
+        if context.confirmed && !(job.channel == .app && job.reason == .initial) { return }
+        let ding = context.ding
+
+        func record(_ status: DeliveryAttempt.Status, _ detail: String?, then: (@Sendable (any SQLDatabase, Outbox) async throws -> Void)? = nil) async throws {
+            let attempt = DeliveryAttempt(id: attemptID, dingID: ding.id, userID: job.userID, channel: job.channel, reason: job.reason,
+                                          status: status, detail: detail, createdAt: run.now, updatedAt: service.clock.now())
+            try await run.commit { db, outbox in
+                try await store.saveAttempt(db, attempt)
+                outbox.add(.personal(ding.sender.userID, type: DingEvent.attempt, data: try EventJSON.encode(attempt.api(dingID: ding.id))))
+                try await then?(db, outbox)
+            }
+        }
+
+        if let reason = service.notifiers.unavailableReason(job.channel) {
+            return try await record(.skipped, reason)
+        }
+        if job.channel == .call, context.callsRecent >= context.policy.callsPer8Minutes || context.callsDay >= context.policy.callsPerDay {
+            let limit = "Call limit reached (\(context.policy.callsPer8Minutes) in 8 minutes, \(context.policy.callsPerDay) in 24 hours)."
+            let fallback = context.policy.callFallbackSMS
+            return try await record(.skipped, fallback ? limit + " An SMS is sent instead." : limit) { db, outbox in
+                if fallback {
+                    try await service.enqueueNotify(db, outbox, ding, user: job.userID, channel: .sms, reason: .fallback,
+                                                    dedupeKey: "ding:\(ding.id.string):\(job.userID.string):fallback:\(attemptID.string)")
+                }
+            }
+        }
+        if job.channel != .app, context.address == nil {
+            return try await record(.skipped, job.channel == .email ? "No e-mail address." : "No phone number.")
+        }
+        guard let provider = service.notifiers.provider(job.channel) else { return try await record(.skipped, "No provider.") }
+        // Shown as pending while the provider is asked (and between retries).
+        if job.channel != .app {
+            let pending = DeliveryAttempt(id: attemptID, dingID: ding.id, userID: job.userID, channel: job.channel, reason: job.reason,
+                                          status: .pending, detail: nil, createdAt: run.now, updatedAt: run.now)
+            try await service.transactor.run { db, outbox in
+                try await store.saveAttempt(db, pending)
+                outbox.add(.personal(ding.sender.userID, type: DingEvent.attempt, data: try EventJSON.encode(pending.api(dingID: ding.id))))
+            }
+        }
+        let notification = OutgoingNotification(
+            id: attemptID.string, channel: job.channel, userID: job.userID, address: context.address,
+            subject: "DING from \(ding.sender.name)", text: "\(ding.sender.name): \(ding.text)",
+            event: job.channel == .app
+                ? .personal(job.userID, type: DingEvent.received,
+                            data: try EventJSON.encode(DingView(ding: ding, myConfirmedAt: nil, isRecipient: true, recipients: nil).api))
+                : nil)
+        do {
+            let outcome = try await provider.deliver(notification)
+            try await record(outcome == .delivered ? .delivered : .sent, nil)
+        } catch DeliveryError.temporary(let reason) where run.job.attempts < run.job.maxAttempts {
+            try? await service.transactor.run { db, _ in
+                try await store.updateAttempt(db, id: attemptID, status: .pending, detail: "Retrying: \(reason)", at: service.clock.now())
+            }
+            throw JobRetry(delay: 30 * pow(2, Double(run.job.attempts - 1)), reason: reason)
+        } catch DeliveryError.temporary(let reason), DeliveryError.permanent(let reason) {
+            try await record(.failed, reason)
+        }
+    }
+}
