@@ -319,7 +319,8 @@ final class ChatService: Sendable {
         else { throw AppError.notFound("Conversation") }
         let out = job.message
         // A retried send returns what the first one stored.
-        if let existing = try await store.fetchMessage(db, orgID: job.orgID, conversationID: id, sender: sender.userID, clientKey: out.clientKey) {
+        if try await store.hasMessage(db, conversationID: id, sender: sender.userID, clientKey: out.clientKey),
+           let existing = try await store.fetchMessage(db, orgID: job.orgID, conversationID: id, sender: sender.userID, clientKey: out.clientKey) {
             let members = try await store.fetchReceiptRows(db, conversationID: id)
             return SendResult(message: existing, unread: Receipts.unread(existing.seq, sender: sender.userID, members: members))
         }

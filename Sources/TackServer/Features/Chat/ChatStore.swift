@@ -153,8 +153,10 @@ struct ChatStore: Sendable {
 
     /// Moves a watermark forward to `seq` if it is behind, in one statement.
     func raiseReadSeq(_ db: any SQLDatabase, conversationID: Conversation.ID, userID: User.ID, to seq: Int64) async throws {
-        try await db.update("conversation_members").set("read_seq", to: seq)
-            .where("conversation_id", .equal, conversationID).where("user_id", .equal, userID).where("read_seq", .lessThan, seq).run()
+        try await db.raw("""
+            UPDATE conversation_members SET read_seq = \(bind: seq)
+            WHERE conversation_id = \(bind: conversationID) AND user_id = \(bind: userID) AND read_seq < \(bind: seq)
+            """).run()
     }
 
     /// Every conversation a person belongs to, in every organisation (for the real-time channel).
@@ -294,6 +296,13 @@ struct ChatStore: Sendable {
         try await fetchMessages(db, orgID: orgID, where: """
             m.conversation_id = \(bind: conversationID) AND m.sender_id = \(bind: sender) AND m.client_key = \(bind: clientKey)
             """, order: "", limit: nil).first
+    }
+
+    /// Whether a message with this client key exists (one index lookup; the retry check of every send).
+    func hasMessage(_ db: any SQLDatabase, conversationID: Conversation.ID, sender: User.ID, clientKey: String) async throws -> Bool {
+        try await db.raw("""
+            SELECT 1 AS one FROM messages WHERE conversation_id = \(bind: conversationID) AND sender_id = \(bind: sender) AND client_key = \(bind: clientKey)
+            """).first() != nil
     }
 
     func fetchPinnedMessages(_ db: any SQLDatabase, orgID: Organization.ID, conversationID: Conversation.ID) async throws -> [Message] {

@@ -7,11 +7,39 @@ enum Secrets {
     /// A URL-safe random token of `bytes` random bytes.
     static func token(bytes: Int = 32) -> String {
         var generator = SystemRandomNumberGenerator()
-        let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        return data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let random = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return base64URL(random)
+    }
+
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Unpadded base64url (RFC 4648 §5).
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var i = 0
+        while i < bytes.count {
+            let b0 = UInt32(bytes[i]), b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0, b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
+            let n = b0 << 16 | b1 << 8 | b2
+            out.append(base64Alphabet[Int(n >> 18 & 63)])
+            out.append(base64Alphabet[Int(n >> 12 & 63)])
+            if i + 1 < bytes.count { out.append(base64Alphabet[Int(n >> 6 & 63)]) }
+            if i + 2 < bytes.count { out.append(base64Alphabet[Int(n & 63)]) }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Lower-case hex of bytes.
+    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A short code people can type: `length` characters from an alphabet without look-alikes
@@ -24,7 +52,8 @@ enum Secrets {
 
     /// Hex SHA-256 of `text`.
     static func sha256(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        var text = text
+        return text.withUTF8 { hex(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
     }
 
     /// Compares two strings in time independent of where they differ.

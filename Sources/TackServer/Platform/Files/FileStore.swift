@@ -18,7 +18,7 @@ struct FileStore: Sendable {
     /// Writes `data` durably under its SHA-256 (hex), which it returns; the same content is
     /// stored once.
     func write(_ data: [UInt8], namespace: String) throws -> String {
-        let name = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let name = Secrets.hex(SHA256.hash(data: data))
         let target = url(namespace: namespace, name: name)
         if FileManager.default.fileExists(atPath: target.path) { return name }
         let folder = target.deletingLastPathComponent()

@@ -207,7 +207,8 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.referrerPolicy] = "same-origin"
         response.headers[.crossOriginOpenerPolicy] = "same-origin"
         response.headers[.requestID] = context.id
-        if request.cookies[CSRF.cookieName] == nil {
+        // Browsers get the readable CSRF cookie; API clients (bearer tokens) need none.
+        if request.headers[.authorization] == nil, request.cookies[CSRF.cookieName] == nil {
             response.headers.append(.init(name: .setCookie, value: CSRF.newCookie(secure: secureCookies)))
         }
         return response

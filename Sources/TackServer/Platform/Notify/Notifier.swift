@@ -157,7 +157,7 @@ enum GatewaySignature {
         var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
         hmac.update(data: Data("\(t).".utf8))
         hmac.update(data: Data(body))
-        return hmac.finalize().map { String(format: "%02x", $0) }.joined()
+        return Secrets.hex(hmac.finalize())
     }
 }
 
