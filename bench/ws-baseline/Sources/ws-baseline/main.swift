@@ -14,6 +14,9 @@ import Synchronization
 //          task but the handler's own).
 //   tasks: Tack's shape (RealtimeSocket.run): a bounded AsyncStream as send queue and a task
 //          group of writer, reader and a 10 s timer task, and a Mutex'd registry of connections.
+//   broadcast: `ondemand`'s connections in a registry, and `POST /broadcast`, which writes its
+//          body as one text frame to every connected socket (no auth, no persistence): the
+//          ceiling of a fan-out on this stack, for bench/chat-fanout.
 
 let open = Atomic<Int>(0)
 
@@ -23,6 +26,7 @@ final class Conn: Sendable {
     init() { (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(1024)) }
 }
 let registry = Mutex<[ObjectIdentifier: Conn]>([:])
+let broadcastWriters = Mutex<[ObjectIdentifier: OnDemandWriter]>([:])
 
 /// A send queue whose writer task exists only while there is something to send.
 final class OnDemandWriter: Sendable {
@@ -64,6 +68,12 @@ func run() async throws {
     let router = Router()
     router.get("/readyz") { _, _ in "ok" }
     router.get("/metrics") { _, _ in "tack_websocket_connections \(open.load(ordering: .relaxed))\n" }
+    router.post("/broadcast") { request, _ -> Response in
+        let body = try await request.body.collect(upTo: 1 << 16)
+        let text = String(decoding: body.readableBytesView, as: UTF8.self)
+        for writer in broadcastWriters.withLock({ Array($0.values) }) { writer.send(text) }
+        return Response(status: .created)
+    }
 
     let wsRouter = Router(context: BasicWebSocketRequestContext.self)
     wsRouter.ws("/api/v1/events") { inbound, outbound, _ in
@@ -74,6 +84,18 @@ func run() async throws {
         if variant.hasPrefix("bare") {
             try await outbound.write(.text(hello))
             for try await _ in inbound.messages(maxSize: 1 << 16) { try await outbound.write(.text(resumed)) }
+            return
+        }
+        if variant == "broadcast" {
+            let writer = OnDemandWriter(outbound)
+            let key = ObjectIdentifier(writer)
+            broadcastWriters.withLock { $0[key] = writer }
+            defer { _ = broadcastWriters.withLock { $0.removeValue(forKey: key) } }
+            writer.send(hello)
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                guard case .text(let text) = message else { continue }
+                writer.send(text.contains("\"ping\"") ? #"{"type":"pong"}"# : resumed)
+            }
             return
         }
         if variant == "ondemand" {
@@ -130,7 +152,7 @@ func run() async throws {
     let app = Application(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(
-            maxFrameSize: 1 << 16, autoPing: ["bare-noping", "lean", "ondemand"].contains(variant) ? .disabled : .enabled(timePeriod: .seconds(30))))),
+            maxFrameSize: 1 << 16, autoPing: ["bare-noping", "lean", "ondemand", "broadcast"].contains(variant) ? .disabled : .enabled(timePeriod: .seconds(30))))),
         configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
         logger: logger)
     try await app.runService()
