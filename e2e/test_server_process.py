@@ -36,7 +36,8 @@ def free_port() -> int:
 class Server:
     """One `tack serve` process; `restart()` keeps its data."""
 
-    def __init__(self):
+    def __init__(self, **env):
+        self.extra_env = env
         self.data_dir = tempfile.mkdtemp(dir=WORKDIR, prefix="process-")
         self.port = free_port()
         self.process = None
@@ -48,7 +49,7 @@ class Server:
 
     def start(self):
         env = dict(os.environ, TACK_PORT=str(self.port), TACK_DATA_DIR=self.data_dir, TACK_DATABASE_URL=DATABASE_URL,
-                   TACK_BCRYPT_COST="4", TACK_LOG_LEVEL="warning")
+                   TACK_BCRYPT_COST="4", TACK_LOG_LEVEL="warning", **self.extra_env)
         self.process = subprocess.Popen([TACK_BIN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         # The server prints its address once it listens and its database is migrated.
         line = self.process.stdout.readline().decode()

@@ -57,7 +57,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let transactor = Transactor(database: database, hub: hub, clock: clock)
     let log = EventLogStore()
     let migrator = Migrator(database: database, migrations: Schema.migrations, logger: logger)
-    let jobs = JobScheduler(transactor: transactor, clock: clock, options: .init(singleNode: configuration.databaseURL == nil),
+    let jobs = JobScheduler(transactor: transactor, clock: clock, options: .init(batch: configuration.jobBatch, singleNode: configuration.databaseURL == nil),
                             ready: migrator.migrated, logger: logger)
     let chat = ChatService(
         transactor: transactor, clock: clock, files: FileStore(root: configuration.resolvedAttachmentsDirectory),

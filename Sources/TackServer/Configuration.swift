@@ -36,6 +36,8 @@ public struct TackConfiguration: Sendable {
     /// Whether this node runs due jobs (`TACK_RUN_JOBS=0` turns it off, e.g. for a node that only
     /// answers requests; tests run jobs by hand).
     public var runJobs = true
+    /// Jobs a node claims (and runs concurrently) at a time (`TACK_JOB_BATCH`).
+    public var jobBatch = 128
     /// The SMS and voice gateway (`TACK_GATEWAY_URL`, `TACK_GATEWAY_SECRET`; docs/gateway.md).
     public var gatewayURL: String?
     public var gatewaySecret: String?
@@ -95,6 +97,10 @@ public struct TackConfiguration: Sendable {
             c.gatewayTimeout = n
         }
         if let v = environment["TACK_PUBLIC_URL"], !v.isEmpty { c.publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
+        if let v = environment["TACK_JOB_BATCH"], !v.isEmpty {
+            guard let n = Int(v), (1...1000).contains(n) else { throw ConfigurationError("TACK_JOB_BATCH must be 1 to 1000") }
+            c.jobBatch = n
+        }
         if let v = environment["TACK_RUN_JOBS"] { c.runJobs = !["0", "false", "no", "off"].contains(v.lowercased()) }
         if let v = environment["TACK_SQLITE_SYNC"] { c.sqliteSynchronousFull = v.lowercased() == "full" }
         if let v = environment["TACK_LOG_LEVEL"], !v.isEmpty {

@@ -1,0 +1,147 @@
+"""DING and the job queue as processes: a scheduled DING survives kill -9 and fires once; two
+nodes on one PostgreSQL database run each due job exactly once.
+
+Scheduling is to the minute, so each test waits for the next minute to begin (at most ~70 s).
+"""
+
+import asyncio
+import datetime
+import json
+import signal
+import subprocess
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import websockets
+
+from test_server_process import DATABASE_URL, TACK_BIN, Server
+
+pytestmark = pytest.mark.skipif(not TACK_BIN, reason="set TACK_BIN to the tack executable")
+
+
+def person(server: Server, name: str):
+    status, body = server.call("POST", "/api/v1/auth/signup", {
+        "name": name, "login": f"{uuid.uuid4().hex[:12]}@example.test", "password": "correct horse", "mode": "token"})
+    assert status == 201, body
+    return body["token"], body["user"]["id"]
+
+
+def organisation(server: Server, owner: str, members: list) -> tuple:
+    """Creates an organisation of `owner`; the others join. Returns (org id, member ids)."""
+    status, created = server.call("POST", "/api/v1/orgs", {"name": "DING process test"}, owner)
+    assert status == 201, created
+    org = created["organization"]["id"]
+    ids = []
+    for token in members:
+        status, invitation = server.call("POST", f"/api/v1/orgs/{org}/invitations", {}, owner)
+        assert status == 201, invitation
+        status, joined = server.call("POST", f"/api/v1/invitations/{invitation['code']}/accept", None, token)
+        assert status == 200, joined
+        ids.append(joined["member"]["id"])
+    return org, ids
+
+
+def next_minute(margin_seconds: int = 8) -> str:
+    """The next whole minute at least `margin_seconds` away, as RFC 3339."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    at = (now + datetime.timedelta(seconds=margin_seconds)).replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def await_ding(port: int, token: str, ding_id: str, timeout: float) -> dict:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/events",
+                                  additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        await ws.send(json.dumps({"type": "resume", "cursors": {}}))
+        deadline = time.monotonic() + timeout
+        while True:
+            event = json.loads(await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.monotonic())))
+            if event["type"] == "ding.received" and event["data"]["id"] == ding_id:
+                return event["data"]
+
+
+def run_async(coroutine):
+    # Playwright's sync API may own this thread's event loop: run the client on a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_a_scheduled_ding_survives_kill_9_and_fires_once():
+    server = Server().start()
+    try:
+        ann, _ = person(server, "Ann")
+        bob, bob_user = person(server, "Bob")
+        org, (bob_member,) = organisation(server, ann, [bob])
+        status, ding = server.call("POST", f"/api/v1/orgs/{org}/dings",
+                                   {"memberIds": [bob_member], "text": "Scheduled drill", "scheduledAt": next_minute()}, ann)
+        assert status == 201, ding
+        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+        server.start()
+        received = run_async(await_ding(server.port, bob, ding["id"], timeout=100))
+        assert received["text"] == "Scheduled drill"
+        # Once: one in-app attempt, one DING in Bob's inbox, and nothing left to run.
+        status, view = server.call("GET", f"/api/v1/orgs/{org}/dings/{ding['id']}", None, ann)
+        assert status == 200
+        attempts = view["recipients"][0]["attempts"]
+        assert [(a["channel"], a["status"]) for a in attempts] == [("app", "delivered")]
+        status, inbox = server.call("GET", f"/api/v1/orgs/{org}/dings?unconfirmed=true", None, bob)
+        assert [d["id"] for d in inbox["items"]] == [ding["id"]]
+        # Killed again and restarted: still once.
+        server.stop(signal.SIGKILL)
+        server.start()
+        status, view = server.call("GET", f"/api/v1/orgs/{org}/dings/{ding['id']}", None, ann)
+        assert len(view["recipients"][0]["attempts"]) == 1
+        assert view["sentAt"]
+    finally:
+        if server.process.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
+@pytest.mark.skipif(not DATABASE_URL, reason="two nodes share a PostgreSQL database")
+def test_two_nodes_run_each_due_job_exactly_once():
+    # Small batches so that both nodes take part.
+    a = Server(TACK_JOB_BATCH="4").start()
+    b = Server(TACK_JOB_BATCH="4").start()
+    try:
+        ann, _ = person(a, "Ann")
+        people = [person(a, f"Member {i}") for i in range(6)]
+        org, members = organisation(a, ann, [token for token, _ in people])
+        at = next_minute()
+        dings = []
+        for i in range(30):
+            recipients = [members[i % 6], members[(i + 1) % 6]]
+            node = a if i % 2 == 0 else b
+            status, ding = node.call("POST", f"/api/v1/orgs/{org}/dings",
+                                     {"memberIds": recipients, "text": f"Drill {i}", "scheduledAt": at}, ann)
+            assert status == 201, ding
+            dings.append(ding["id"])
+        # Every DING goes out; each recipient gets one in-app notification. (The nodes do not share
+        # their sockets yet, so the outcome is read back, not awaited as an event.)
+        deadline = time.monotonic() + 110
+        while True:
+            status, sent = a.call("GET", f"/api/v1/orgs/{org}/dings?box=sent&limit=100", None, ann)
+            done = [d for d in sent["items"] if d.get("sentAt")]
+            if len(done) == len(dings):
+                views = [a.call("GET", f"/api/v1/orgs/{org}/dings/{d}", None, ann)[1] for d in dings]
+                if all(len(r["attempts"]) >= 1 for v in views for r in v["recipients"]):
+                    break
+            assert time.monotonic() < deadline, f"{len(done)} of {len(dings)} DINGs went out"
+            time.sleep(0.5)
+        for view in views:
+            for recipient in view["recipients"]:
+                assert [(x["channel"], x["status"]) for x in recipient["attempts"]] == [("app", "delivered")], view
+        # Both nodes claimed some of them, and no job is left or failed.
+        psql = "/usr/lib/postgresql/15/bin/psql"
+        rows = subprocess.run([psql, DATABASE_URL, "-tAc",
+                               f"SELECT claimed_by, state, count(*) FROM jobs WHERE org_id = '{org}' GROUP BY 1, 2"],
+                              capture_output=True, text=True, check=True).stdout.split()
+        states = {row.split("|")[1] for row in rows}
+        workers = {row.split("|")[0] for row in rows}
+        assert states == {"done"}, rows
+        assert len(workers) >= 2, rows
+    finally:
+        for s in (a, b):
+            if s.process.poll() is None:
+                s.stop(signal.SIGKILL)
