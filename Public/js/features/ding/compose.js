@@ -11,7 +11,7 @@ import { navigate } from '../../core/router.js';
 import { memberPicker } from '../chat/groups.js';
 import { openDialog } from '../chat/parts.js';
 import { listConversationMembers } from '../chat/state.js';
-import { channelName } from './format.js';
+import { channelName, problemText } from './format.js';
 import { createDing, fetchPolicy } from './state.js';
 
 const CHANNELS = ['app', 'sms', 'call'];
@@ -92,6 +92,6 @@ export function showNewDing(orgId, { source, conversation } = {}) {
     });
     dialog.close();
     navigate(`/org/${orgId}/ding/sent/${ding.id}`);
-  }), 'ding-dialog');
+  }, { describe: problemText }), 'ding-dialog');
   dialog.classList.add('ding-dialog');
 }

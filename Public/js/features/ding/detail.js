@@ -71,7 +71,7 @@ function dingView(ding, error) {
   const recipients = ding.recipients ?? [];
   const confirmed = recipients.filter((r) => r.confirmedAt);
   const waiting = recipients.filter((r) => !r.confirmedAt);
-  const scheduled = !ding.sentAt && !ding.cancelledAt;
+  const scheduled = ding.scheduledAt && !ding.sentAt && !ding.cancelledAt;
   const remind = ding.sentAt && !ding.cancelledAt && waiting.length ? remindControl(ding, error) : null;
   const el = h('article', { class: 'ding-detail', 'data-testid': 'ding-detail', 'data-ding-id': ding.id },
     h('p', { class: 'ding-detail-text', 'data-testid': 'ding-detail-text' }, ding.text),

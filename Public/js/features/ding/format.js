@@ -1,5 +1,10 @@
 /** How DINGs read: channels, delivery attempts, where a sent DING stands. */
-import { formatDateTime, t } from '../../core/i18n.js';
+import { errorText, formatDateTime, t } from '../../core/i18n.js';
+
+/** A refused DING or policy says why in the server's words, field by field (problem+json `errors`). */
+export function problemText(error) {
+  return error?.errors?.length ? error.errors.map((e) => e.message).join(' ') : errorText(error);
+}
 
 export const channelName = (channel) => t(`ding.channel.${channel}`);
 
@@ -17,9 +22,9 @@ export function confirmedText(ding) {
   return t('ding.confirmedCount', { confirmed: ding.confirmedCount, total: ding.recipientCount });
 }
 
-/** Sent at …, scheduled for …, or cancelled. */
+/** Sent at …, scheduled for …, going out (created now, its send job not yet run), or cancelled. */
 export function whenText(ding) {
   if (ding.cancelledAt) return t('ding.cancelled');
-  if (!ding.sentAt) return t('ding.scheduledFor', { time: formatDateTime(ding.scheduledAt) });
+  if (!ding.sentAt) return ding.scheduledAt ? t('ding.scheduledFor', { time: formatDateTime(ding.scheduledAt) }) : t('ding.sending');
   return formatDateTime(ding.sentAt);
 }

@@ -6,7 +6,7 @@
 import { h } from '../../core/dom.js';
 import { checkbox, field, form } from '../../core/forms.js';
 import { errorText, t } from '../../core/i18n.js';
-import { channelName } from './format.js';
+import { channelName, problemText } from './format.js';
 import { fetchPolicy, savePolicy } from './state.js';
 
 function providersView(providers) {
@@ -52,7 +52,7 @@ function policyForm(orgId, { settings }, saved) {
       callsPerDay: Number(values.callsPerDay),
     });
     saved.hidden = false;
-  });
+  }, { describe: problemText });
 }
 
 /** The settings card; fills itself once the policy is fetched. */
