@@ -243,3 +243,45 @@ def test_banner_fits_a_phone_and_confirms(new_context):
     expect(banner).to_have_count(0)
     confirmed = api(ann_page.context, "GET", f"/api/v1/orgs/{org_id}/dings/{created.json()['id']}").json()
     assert confirmed["confirmedCount"] == 1, confirmed
+
+
+def test_ding_a_message_to_chosen_group_members_scheduled_then_cancelled(new_context):
+    ann_page = new_context().new_page()
+    ann_page.on("dialog", lambda dialog: dialog.accept())
+    _, _, org_id = sign_up_with_org(ann_page)
+    bob, bob_page = join_org(new_context, ann_page.context, org_id)
+    cat, _ = join_org(new_context, ann_page.context, org_id)
+    group = unique("Group")
+    create_group(ann_page, org_id, group, [bob.name, cat.name])
+    text = unique("Bring your badge")
+    send_message(ann_page, text)
+
+    # "DING" on the message: the group's members to choose from, the message's text by default.
+    message = sent_message(ann_page, text)
+    message.get_by_test_id("message-more").click()
+    message.get_by_test_id("message-ding").click()
+    form = ann_page.get_by_test_id("ding-form")
+    pick_member(ann_page, bob.name).get_by_role("checkbox").check()
+    form.get_by_test_id("ding-send").click()
+    expect(ann_page.get_by_test_id("ding-detail-text")).to_have_text(text)
+    expect(ann_page.get_by_test_id("ding-unconfirmed").get_by_test_id("ding-recipient-name")).to_have_text([bob.name])
+    expect(bob_page.get_by_test_id("ding-banner").get_by_test_id("ding-banner-text")).to_have_text(text)
+
+    # A DING for tomorrow waits, and can be cancelled before it goes out.
+    ann_page.get_by_test_id("ding-new").click()
+    form = ann_page.get_by_test_id("ding-form")
+    pick_member(ann_page, cat.name).get_by_role("checkbox").check()
+    later = unique("Tomorrow's drill")
+    form.get_by_test_id("ding-text").fill(later)
+    form.get_by_test_id("ding-when-later").check()
+    tomorrow = ann_page.evaluate(
+        "() => { const d = new Date(Date.now() + 86400000 - new Date().getTimezoneOffset() * 60000); return d.toISOString().slice(0, 16); }")
+    form.get_by_test_id("ding-scheduled-at").fill(tomorrow)
+    form.get_by_test_id("ding-send").click()
+    expect(ann_page.get_by_test_id("ding-detail-text")).to_have_text(later)
+    expect(ann_page.get_by_test_id("ding-detail-when")).to_have_text(re.compile(r"^Scheduled for "))
+    expect(ann_page.get_by_test_id("ding-remind")).to_have_count(0)
+    ann_page.get_by_test_id("ding-cancel").click()
+    expect(ann_page.get_by_test_id("ding-detail-when")).to_have_text("Cancelled")
+    expect(ann_page.get_by_test_id("ding-cancel")).to_have_count(0)
+    expect(ann_page.get_by_test_id("ding-sent").filter(has_text=later)).to_contain_text("Cancelled")
