@@ -9,6 +9,8 @@ import { loadMe, session, sessionEnded } from './features/auth/state.js';
 import { signInView, signUpView } from './features/auth/views.js';
 import { chatPage } from './features/chat/page.js';
 import { closeChat, openChat } from './features/chat/state.js';
+import { receivedPage, sentPage } from './features/ding/page.js';
+import { clearAlerts } from './features/ding/state.js';
 import { directoryPage } from './features/directory/page.js';
 import { closeOrg } from './features/directory/state.js';
 import { importView } from './features/import/view.js';
@@ -59,6 +61,9 @@ const routes = [
   { path: '/org/:orgId/chat/with/:memberId', view: orgPage(chatPage) },
   { path: '/org/:orgId/chat/:conversationId', view: orgPage(chatPage) },
   { path: '/org/:orgId/chat/:conversationId/at/:seq', view: orgPage(chatPage) },
+  { path: '/org/:orgId/ding', view: orgPage(receivedPage) },
+  { path: '/org/:orgId/ding/sent', view: orgPage(sentPage) },
+  { path: '/org/:orgId/ding/sent/:dingId', view: orgPage(sentPage) },
   { path: '/org/:orgId/invites', view: orgPage(invitesView, { admin: true }) },
   { path: '/org/:orgId/import', view: orgPage(importView, { admin: true }) },
   { path: '/org/:orgId/settings', view: orgPage(settingsView, { admin: true }) },
@@ -105,6 +110,7 @@ function followSession({ status, user, memberships }) {
     socket.stop();
     closeOrg();
     closeChat();
+    clearAlerts();
     return;
   }
   socket.follow(memberships.map((m) => m.organization));

@@ -3,6 +3,8 @@ import { loadMe } from './features/auth/state.js';
 import * as chat from './features/chat/state.js';
 import { notifyMessage } from './features/chat/notify.js';
 import * as thread from './features/chat/thread.js';
+import { notifyDing } from './features/ding/banner.js';
+import * as ding from './features/ding/state.js';
 import * as directory from './features/directory/state.js';
 import * as invites from './features/invites/state.js';
 import { membershipAdded, ownJoinRequestUpdated } from './features/invites/join-state.js';
@@ -46,6 +48,13 @@ const handlers = {
   'conversation.removed': ({ data }) => chat.conversationRemoved(data),
   'conversation.read': ({ data }) => chat.conversationRead(data),
   'receipts.updated': ({ data }) => thread.receiptsUpdated(data),
+  // DING events are personal too: the DING names its organisation.
+  'ding.received': ({ data }) => {
+    ding.dingReceived(data);
+    notifyDing(data);
+  },
+  'ding.confirmed': ({ data }) => ding.dingConfirmed(data),
+  'ding.attempt': ({ data }) => ding.dingAttempt(data),
 };
 
 function messageChanged({ org, data }) {
@@ -54,10 +63,12 @@ function messageChanged({ org, data }) {
 }
 
 /**
- * Chat events are not in an organisation's log: after every (re)connection, the conversations are
- * fetched afresh and the open one is synced from its cursor (docs/events.md, "Chat events").
+ * Chat and DING events are not in an organisation's log: after every (re)connection, the
+ * conversations are fetched afresh and the open one is synced from its cursor, and the unconfirmed
+ * DINGs (the banners) and the DING page in view are fetched afresh (docs/events.md).
  */
 export async function caughtUp() {
+  ding.resyncDings();
   await chat.loadConversations();
   await thread.syncThread();
 }

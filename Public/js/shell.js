@@ -1,5 +1,6 @@
 /**
- * The header: organisation switcher, one's join requests, sections (with the chat's unread count),
+ * The header: organisation switcher, one's join requests, sections (with the chat's unread count and
+ * the unconfirmed DINGs), the DING banners,
  * connection state, language, sign-out.
  */
 import { h } from './core/dom.js';
@@ -8,6 +9,7 @@ import { errorText, LOCALES, locale, setLocale, t } from './core/i18n.js';
 import { currentPath, navigate } from './core/router.js';
 import { saveLocale, session, signOut } from './features/auth/state.js';
 import { chat } from './features/chat/state.js';
+import { dingBadge, dingBanners } from './features/ding/banner.js';
 import { ownRequestNotices } from './features/invites/requests.js';
 import { isAdmin, memberships } from './features/orgs/state.js';
 
@@ -34,16 +36,18 @@ function ownRequests() {
   return notices.length ? h('div', { class: 'shell-requests', role: 'status', 'aria-label': t('shell.requests'), 'data-testid': 'own-requests' }, notices) : '';
 }
 
-function sections(orgId, chatBadge) {
+function sections(orgId, chatBadge, dingCount) {
   const path = currentPath();
   const base = `/org/${orgId}`;
   const link = (suffix, label, testId, active, ...extra) => h('a', {
     class: 'shell-link', href: `#${base}${suffix}`, 'aria-current': active ? 'page' : null, 'data-testid': testId,
   }, label, extra);
   const inChat = path === `${base}/chat` || path.startsWith(`${base}/chat/`);
+  const inDing = path === `${base}/ding` || path.startsWith(`${base}/ding/`);
   return h('nav', { class: 'shell-nav', 'aria-label': t('shell.sections') },
-    link('', t('nav.directory'), 'nav-directory', !inChat && !/\/(invites|import|settings)$/.test(path)),
+    link('', t('nav.directory'), 'nav-directory', !inChat && !inDing && !/\/(invites|import|settings)$/.test(path)),
     link('/chat', t('nav.chat'), 'nav-chat', inChat, chatBadge),
+    link('/ding', t('nav.ding'), 'nav-ding', inDing, dingCount),
     isAdmin(orgId) && [
       link('/invites', t('nav.invites'), 'nav-invites', path === `${base}/invites`),
       link('/import', t('nav.import'), 'nav-import', path === `${base}/import`),
@@ -81,6 +85,8 @@ function languageSwitch() {
 export function mountShell(header, connection) {
   const indicator = h('span', { class: 'shell-conn', role: 'status', 'data-testid': 'connection' });
   const unread = chatBadge();
+  const unconfirmed = dingBadge(currentOrgId);
+  const banners = dingBanners();
   const showConnection = () => {
     const { state } = connection.get();
     indicator.dataset.state = state;
@@ -93,7 +99,7 @@ export function mountShell(header, connection) {
     showConnection();
     header.replaceChildren(
       h('a', { class: 'shell-brand', href: '#/' }, h('img', { class: 'shell-logo', src: '/icons/icon.svg', alt: '' }), t('app.name')),
-      ...(signedIn ? [orgSwitcher(orgId), ownRequests(), orgId ? sections(orgId, unread) : ''] : []),
+      ...(signedIn ? [orgSwitcher(orgId), ownRequests(), orgId ? sections(orgId, unread, unconfirmed) : ''] : []),
       h('div', { class: 'shell-tools' },
         signedIn && indicator,
         languageSwitch(),
@@ -103,6 +109,7 @@ export function mountShell(header, connection) {
           'data-testid': 'signout',
           onclick: () => signOut().catch((error) => window.alert(errorText(error))),
         })),
+      signedIn ? banners : '',
     );
   };
   session.subscribe(render);

@@ -5,9 +5,9 @@ import { errorText } from './i18n.js';
 /**
  * A `<form>` that calls `onSubmit(values, submitter, formData)` (read before the fields are
  * disabled), is disabled meanwhile, and shows the error the call throws (a translated code, or
- * the server's detail) beneath its fields.
+ * the server's detail, or what `describe(error)` says) beneath its fields.
  */
-export function form(attrs, children, onSubmit) {
+export function form(attrs, children, onSubmit, { describe = errorText } = {}) {
   const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'form-error', hidden: true });
   const fields = h('fieldset', { class: 'form-fields' }, children);
   const el = h('form', { ...attrs, novalidate: true }, fields, error);
@@ -19,7 +19,7 @@ export function form(attrs, children, onSubmit) {
     try {
       await onSubmit(formValues(data, el), event.submitter, data);
     } catch (failure) {
-      error.textContent = errorText(failure);
+      error.textContent = describe(failure);
       error.hidden = false;
     } finally {
       fields.disabled = false;

@@ -7,6 +7,7 @@ import { attempt, button, errorLine } from '../../core/forms.js';
 import { errorText, formatDate, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
 import { watch } from '../../core/store.js';
+import { showNewDing } from '../ding/compose.js';
 import { composerView } from './composer.js';
 import { showForward, showPins, showReaders } from './dialogs.js';
 import { dayOf } from './format.js';
@@ -52,7 +53,8 @@ export function conversationView(orgId, conversationId, focusSeq) {
     target.scrollIntoView({ block: 'center' });
     return flash(target);
   };
-  const actions = { reply: composer.reply, forward: showForward, readers: showReaders, jump, run: (action) => attempt(alert, action) };
+  const ding = (message) => showNewDing(orgId, { source: { conversationId, seq: message.seq }, conversation: conversationById(conversationId) });
+  const actions = { reply: composer.reply, forward: showForward, ding, readers: showReaders, jump, run: (action) => attempt(alert, action) };
 
   // Read receipts: what is on screen while the tab is visible.
   const onScreen = new Set();

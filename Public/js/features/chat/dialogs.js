@@ -1,8 +1,9 @@
-/** Dialogs about messages: who has read one, forwarding one, the pinned messages. */
+/** Dialogs about messages: who has read one (and a DING to those who have not), forwarding one, the pinned messages. */
 import { h } from '../../core/dom.js';
 import { attempt, button, checkbox, errorLine, form } from '../../core/forms.js';
 import { errorText, formatDateTime, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
+import { createDing } from '../ding/state.js';
 import { previewText } from './format.js';
 import { openDialog } from './parts.js';
 import { chat } from './state.js';
@@ -14,12 +15,40 @@ function people(title, entries, testId) {
     h('ul', { class: 'chat-people' }, entries.map((p) => h('li', { 'data-testid': 'reader' }, p.name))));
 }
 
+/** "DING the N who have not read this": an in-app DING about the message (its text by default). */
+function dingUnread(message, unread) {
+  const memberIds = unread.map((p) => p.memberId).filter(Boolean);
+  if (!memberIds.length) return '';
+  const error = errorLine();
+  const done = h('p', { class: 'chat-done', role: 'status', hidden: true, 'data-testid': 'readers-ding-done' });
+  const control = button(t('chat.dingUnread', { count: memberIds.length }), {
+    class: 'btn btn-primary',
+    'data-testid': 'readers-ding',
+    onclick: () => attempt(error, async () => {
+      control.disabled = true;
+      try {
+        await createDing(chat.get().orgId, { memberIds, text: '', channel: 'app', source: { conversationId: message.conversationId, seq: message.seq } });
+      } catch (failure) {
+        control.disabled = false;
+        throw failure;
+      }
+      control.hidden = true;
+      done.textContent = t('chat.dingSent', { count: memberIds.length });
+      done.hidden = false;
+    }),
+  });
+  return h('div', { class: 'chat-readers-ding' }, control, done, error);
+}
+
 /** Who has read one of one's messages, and who has not. */
 export function showReaders(message) {
   const body = h('div', { class: 'chat-readers' }, h('p', {}, t('common.loading')));
   openDialog(t('chat.readers'), body, 'readers-dialog');
   readers(message.seq).then(
-    (result) => body.replaceChildren(people(t('chat.readersRead'), result.read, 'readers-read'), people(t('chat.readersUnread'), result.unread, 'readers-unread')),
+    (result) => body.replaceChildren(
+      people(t('chat.readersRead'), result.read, 'readers-read'),
+      people(t('chat.readersUnread'), result.unread, 'readers-unread'),
+      dingUnread(message, result.unread)),
     (error) => body.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, errorText(error))),
   );
 }

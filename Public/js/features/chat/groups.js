@@ -10,10 +10,11 @@ import {
 } from './state.js';
 
 /**
- * A searchable list of the organisation's members (except oneself and `exclude`, user ids).
- * With `onPick` a click picks one; otherwise each has a checkbox and `chosen()` lists member ids.
+ * A searchable list of the organisation's members (except oneself and `exclude`, user ids), or of
+ * those `find(q)` answers (`{ id, userId, name }`: member ids). With `onPick` a click picks one;
+ * otherwise each has a checkbox and `chosen()` lists member ids.
  */
-function memberPicker(orgId, { onPick, exclude = [] } = {}) {
+export function memberPicker(orgId, { onPick, exclude = [], find = (q) => findMembers(orgId, q) } = {}) {
   const checked = new Set();
   const list = h('ul', { class: 'chat-picker-list', 'data-testid': 'picker-list' });
   const status = h('p', { class: 'chat-note', role: 'status' });
@@ -24,7 +25,7 @@ function memberPicker(orgId, { onPick, exclude = [] } = {}) {
       h('span', {}, member.name)));
   const search = async (q) => {
     try {
-      const members = (await findMembers(orgId, q)).filter((m) => m.userId !== myUserId() && !exclude.includes(m.userId));
+      const members = (await find(q)).filter((m) => m.userId !== myUserId() && !exclude.includes(m.userId));
       list.replaceChildren(...members.map(row));
       status.textContent = members.length ? '' : t('chat.noMatches');
     } catch (error) {

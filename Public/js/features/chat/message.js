@@ -56,6 +56,7 @@ function actionMenu(message, actions) {
     !message.recalled && [
       item(t('chat.reply'), 'message-reply', () => actions.reply(message)),
       item(t('chat.forward'), 'message-forward', () => actions.forward(message)),
+      item(t('ding.action'), 'message-ding', () => actions.ding(message)),
       message.pinned
         ? item(t('chat.unpin'), 'message-unpin', () => actions.run(() => unpin(message.seq)))
         : item(t('chat.pin'), 'message-pin', () => actions.run(() => pin(message.seq))),
@@ -77,7 +78,7 @@ function actionMenu(message, actions) {
 
 /**
  * `kind` is the conversation's (senders are named outside direct chats); `actions`:
- * `{ reply, forward, readers, jump, run }` (run shows a failed action's error).
+ * `{ reply, forward, ding, readers, jump, run }` (run shows a failed action's error).
  */
 export function messageView(message, kind, actions) {
   if (message.system) {

@@ -5,6 +5,7 @@ import { t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
 import { watch } from '../../core/store.js';
 import { session } from '../auth/state.js';
+import { dingPolicyCard } from '../ding/policy.js';
 import { ownRequestNotices } from '../invites/requests.js';
 import { createOrganization, membership, memberships, updateOrganizationSettings } from './state.js';
 
@@ -65,5 +66,6 @@ export function settingsView(root, { orgId }) {
         await updateOrganizationSettings(orgId, values);
         saved.hidden = false;
       }),
-      saved)));
+      saved),
+    dingPolicyCard(orgId)));
 }
