@@ -493,12 +493,10 @@ final class ChatService: Sendable {
     func readers(_ identity: Identity, _ orgID: Organization.ID, _ id: Conversation.ID, seq: Int64) async throws -> (read: [PersonRef], unread: [PersonRef]) {
         try await database.read { db in
             _ = try await accessConversation(db, identity, orgID, id)
-            guard let message = try await store.fetchMessage(db, orgID: orgID, conversationID: id, seq: seq), message.kind != .system else {
-                throw AppError.notFound("Message")
-            }
+            guard let sender = try await store.fetchSender(db, conversationID: id, seq: seq) else { throw AppError.notFound("Message") }
             var read: [PersonRef] = [], unread: [PersonRef] = []
             for (p, person) in try await store.fetchParticipants(db, conversationID: id)
-            where p.userID != message.sender.userID && p.joinedSeq < seq {
+            where p.userID != sender && p.joinedSeq < seq {
                 if p.readSeq >= seq { read.append(person) } else { unread.append(person) }
             }
             return (read, unread)
@@ -512,6 +510,13 @@ final class ChatService: Sendable {
             _ = try await accessConversation(db, identity, orgID, id)
             let seqs = try await store.fetchOwnSeqs(db, conversationID: id, sender: identity.userID, from: from, to: to)
             guard !seqs.isEmpty else { return [:] }
+            // A few messages (what a client asks when a count changes): one indexed COUNT each.
+            // Many: the watermarks once, counted in memory.
+            if seqs.count <= 4 {
+                var counts: [Int64: Int] = [:]
+                for seq in seqs { counts[seq] = try await store.countUnread(db, conversationID: id, sender: identity.userID, seq: seq) }
+                return counts
+            }
             return Receipts.unreadCounts(seqs, sender: identity.userID, members: try await store.fetchReceiptRows(db, conversationID: id))
         }
     }

@@ -140,6 +140,22 @@ struct ChatStore: Sendable {
             }
     }
 
+    /// "N unread" of one message: members other than its sender who were there when it was sent
+    /// and whose watermark is below it (one scan of the conversation's primary-key range).
+    func countUnread(_ db: any SQLDatabase, conversationID: Conversation.ID, sender: User.ID, seq: Int64) async throws -> Int {
+        try await db.raw("""
+            SELECT COUNT(*) AS n FROM conversation_members
+            WHERE conversation_id = \(bind: conversationID) AND joined_seq < \(bind: seq) AND read_seq < \(bind: seq) AND user_id <> \(bind: sender)
+            """).first()?.decode(column: "n", as: Int.self) ?? 0
+    }
+
+    /// The sender of a message that is not a system line (nil: no such message).
+    func fetchSender(_ db: any SQLDatabase, conversationID: Conversation.ID, seq: Int64) async throws -> User.ID? {
+        try await db.raw("""
+            SELECT sender_id FROM messages WHERE conversation_id = \(bind: conversationID) AND seq = \(bind: seq) AND kind <> 'system'
+            """).first()?.decode(column: "sender_id", as: User.ID.self)
+    }
+
     /// Moves a watermark forward (never back); returns the value before, or nil if unchanged.
     func advanceReadSeq(_ db: any SQLDatabase, conversationID: Conversation.ID, userID: User.ID, to seq: Int64) async throws -> Int64? {
         guard let before = try await db.select().column("read_seq").from("conversation_members")

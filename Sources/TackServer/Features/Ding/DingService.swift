@@ -111,7 +111,7 @@ struct DingService: Sendable {
     }
 
     /// Reminds the recipients who have not confirmed, again on the DING's channels; at most once
-    /// every 5 minutes.
+    /// every 5 minutes (the first reminder may come at once).
     func remind(_ identity: Identity, _ orgID: Organization.ID, _ id: Ding.ID) async throws -> DingView {
         let now = clock.now()
         try await transactor.run { db, outbox in
@@ -119,7 +119,8 @@ struct DingService: Sendable {
             guard ding.sentAt != nil, ding.cancelledAt == nil else {
                 throw AppError.conflict("not_sent", "This DING has not gone out yet.")
             }
-            if let last = ding.lastRemindedAt ?? ding.sentAt, now.timeIntervalSince(last) < Self.remindInterval {
+            // The first reminder may follow the DING at once; the next ones wait 5 minutes each.
+            if let last = ding.lastRemindedAt, now.timeIntervalSince(last) < Self.remindInterval {
                 throw AppError.rateLimited(retryAfter: Int((Self.remindInterval - now.timeIntervalSince(last)).rounded(.up)),
                                            "Remind again at most once every 5 minutes.")
             }

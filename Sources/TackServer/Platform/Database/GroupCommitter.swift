@@ -11,6 +11,10 @@ import Synchronization
 /// commits once, and only then answers every request and publishes their events. With no
 /// contention a request commits on its own at once, so latency stays low; under load the cost
 /// of BEGIN/COMMIT (and on PostgreSQL the disk flush of each commit) is shared by the batch.
+///
+/// SQLite has one writer, so there is one queue. PostgreSQL runs transactions side by side, so
+/// there its jobs are spread over several queues ("lanes") by their sort key: jobs with the same
+/// key (e.g. one conversation) share a lane and keep their order, and lanes lock disjoint rows.
 final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
     typealias Work = @Sendable (any SQLDatabase, Outbox, Job) async throws -> Result
 
@@ -25,16 +29,21 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
         var running = false
     }
 
+    private final class Lane: Sendable {
+        let state = Mutex(State())
+    }
+
     private let transactor: Transactor
     private let work: Work
     private let maxBatch: Int
     private let logger: Logger
-    private let state = Mutex(State())
+    private let lanes: [Lane]
 
     /// - Parameters:
     ///   - work: the write for one request, inside the shared transaction.
-    init(transactor: Transactor, maxBatch: Int = 256, logger: Logger, work: @escaping Work) {
+    init(transactor: Transactor, maxBatch: Int = 256, lanes: Int? = nil, logger: Logger, work: @escaping Work) {
         self.transactor = transactor
+        self.lanes = (0..<(lanes ?? (transactor.database.engine == .sqlite ? 1 : 8))).map { _ in Lane() }
         self.work = work
         self.maxBatch = maxBatch
         self.logger = logger
@@ -45,20 +54,26 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
     /// - Parameter sortKey: jobs of a batch run in this order, so that on PostgreSQL two nodes'
     ///   batches lock rows (e.g. conversation counters) in the same order and cannot deadlock.
     func submit(_ job: Job, sortKey: String) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { s -> Bool in
+        let lane = lanes[lanes.count == 1 ? 0 : Int(Self.stableHash(sortKey) % UInt64(lanes.count))]
+        return try await withCheckedThrowingContinuation { continuation in
+            let start = lane.state.withLock { s -> Bool in
                 s.queue.append(Pending(job: job, sortKey: sortKey, continuation: continuation))
                 if s.running { return false }
                 s.running = true
                 return true
             }
-            if start { Task { await self.drain() } }
+            if start { Task { await self.drain(lane) } }
         }
     }
 
-    private func drain() async {
+    /// FNV-1a: the same lane for the same key in every process.
+    private static func stableHash(_ key: String) -> UInt64 {
+        key.utf8.reduce(14_695_981_039_346_656_037) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+    }
+
+    private func drain(_ lane: Lane) async {
         while true {
-            let batch = state.withLock { s -> [Pending] in
+            let batch = lane.state.withLock { s -> [Pending] in
                 if s.queue.isEmpty {
                     s.running = false
                     return []
