@@ -494,12 +494,7 @@ final class ChatService: Sendable {
         try await database.read { db in
             _ = try await accessConversation(db, identity, orgID, id)
             guard let sender = try await store.fetchSender(db, conversationID: id, seq: seq) else { throw AppError.notFound("Message") }
-            var read: [PersonRef] = [], unread: [PersonRef] = []
-            for (p, person) in try await store.fetchParticipants(db, conversationID: id)
-            where p.userID != sender && p.joinedSeq < seq {
-                if p.readSeq >= seq { read.append(person) } else { unread.append(person) }
-            }
-            return (read, unread)
+            return try await store.fetchReaders(db, conversationID: id, sender: sender, seq: seq)
         }
     }
 

@@ -130,6 +130,26 @@ struct ChatStore: Sendable {
             """).all().map { (try Self.participant($0), try Self.person($0, user: "user_id", name: "name", member: "member_id")) }
     }
 
+    /// Who has and has not read message `seq` (members other than its sender who were there when
+    /// it was sent), by name.
+    func fetchReaders(_ db: any SQLDatabase, conversationID: Conversation.ID, sender: User.ID, seq: Int64) async throws -> (read: [PersonRef], unread: [PersonRef]) {
+        var read: [PersonRef] = [], unread: [PersonRef] = []
+        let rows = try await db.raw("""
+            SELECT cm.user_id, cm.read_seq, u.name, mem.id AS member_id
+            FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+            LEFT JOIN members mem ON mem.org_id = cm.org_id AND mem.user_id = cm.user_id
+            WHERE cm.conversation_id = \(bind: conversationID) AND cm.joined_seq < \(bind: seq) AND cm.user_id <> \(bind: sender)
+            ORDER BY u.name, cm.user_id
+            """).all()
+        read.reserveCapacity(rows.count)
+        unread.reserveCapacity(rows.count)
+        for row in rows {
+            let person = try Self.person(row, user: "user_id", name: "name", member: "member_id")
+            if try row.decode(column: "read_seq", as: Int64.self) >= seq { read.append(person) } else { unread.append(person) }
+        }
+        return (read, unread)
+    }
+
     /// Watermarks of all participants, for receipts. Index: primary key prefix conversation_id.
     func fetchReceiptRows(_ db: any SQLDatabase, conversationID: Conversation.ID) async throws -> [ReceiptRow] {
         try await db.select().columns("user_id", "joined_seq", "read_seq").from("conversation_members")

@@ -9,8 +9,9 @@ extension DingService {
     }
 }
 
-/// `ding.send`: a DING goes out — one in-app notification per recipient (and one on the chosen
-/// channel), and the escalation steps of the organisation's policy scheduled.
+/// `ding.send`: a DING goes out — in-app to every recipient in the job's own transaction, a
+/// `ding.notify` job per recipient for SMS or a call if chosen, and the escalation steps of the
+/// organisation's policy scheduled.
 struct DingSendHandler: JobHandler {
     let service: DingService
     var kind: String { DingService.sendKind }
@@ -22,10 +23,20 @@ struct DingSendHandler: JobHandler {
             guard let ding = try await store.fetch(db, orgID: job.orgID, id: job.dingID),
                   try await store.markSent(db, id: ding.id, at: run.now)
             else { return }  // cancelled, or the organisation is gone
+            var sent = ding
+            sent.sentAt = run.now
+            let received = try EventJSON.encode(DingView(ding: sent, myConfirmedAt: nil, isRecipient: true, recipients: nil).api)
             for user in try await store.fetchUnconfirmed(db, dingID: ding.id) {
-                for channel in Set([DeliveryChannel.app, ding.channel]) {
-                    try await service.enqueueNotify(db, outbox, ding, user: user, channel: channel, reason: .initial,
-                                                    dedupeKey: "ding:\(ding.id.string):\(user.string):\(channel.rawValue):initial")
+                // In-app now, in this transaction: the attempts are recorded and the events go out
+                // once it commits — one job for the whole DING, however many recipients it has.
+                let attempt = DeliveryAttempt(id: .random(), dingID: ding.id, userID: user, channel: .app, reason: .initial,
+                                              status: .delivered, detail: nil, createdAt: run.now, updatedAt: run.now)
+                try await store.insertAttempt(db, attempt)
+                service.inApp.deliver(.personal(user, type: DingEvent.received, data: received), after: outbox)
+                outbox.add(.personal(ding.sender.userID, type: DingEvent.attempt, data: try EventJSON.encode(attempt.api(dingID: ding.id))))
+                if ding.channel != .app {
+                    try await service.enqueueNotify(db, outbox, ding, user: user, channel: ding.channel, reason: .initial,
+                                                    dedupeKey: "ding:\(ding.id.string):\(user.string):\(ding.channel.rawValue):initial")
                 }
             }
             let policy = try await store.fetchPolicy(db, orgID: ding.orgID)
@@ -86,8 +97,8 @@ struct DingNotifyHandler: JobHandler {
                            address: job.channel == .email ? member?.email : member?.phone,
                            policy: try await store.fetchPolicy(db, orgID: job.orgID), callsRecent: recent, callsDay: day)
         }) else { return }
-        // Confirmed since: nothing more to say (the first in-app notification always goes out).
-        if context.confirmed && !(job.channel == .app && job.reason == .initial) { return }
+        // Confirmed since: nothing more to say.
+        if context.confirmed { return }
         let ding = context.ding
 
         func record(_ status: DeliveryAttempt.Status, _ detail: String?, then: (@Sendable (any SQLDatabase, Outbox) async throws -> Void)? = nil) async throws {

@@ -27,6 +27,7 @@ struct DingService: Sendable {
     let chat = ChatStore()
 
     private var database: Database { transactor.database }
+    var inApp: InAppNotifier { InAppNotifier(hub: transactor.hub) }
 
     struct NewDing: Sendable, Codable {
         var memberIDs: [Member.ID]
@@ -120,8 +121,9 @@ struct DingService: Sendable {
                 throw AppError.conflict("not_sent", "This DING has not gone out yet.")
             }
             // The first reminder may follow the DING at once; the next ones wait 5 minutes each.
-            if let last = ding.lastRemindedAt, now.timeIntervalSince(last) < Self.remindInterval {
-                throw AppError.rateLimited(retryAfter: Int((Self.remindInterval - now.timeIntervalSince(last)).rounded(.up)),
+            // (A millisecond of slack: stored times are rounded.)
+            if let last = ding.lastRemindedAt, now.timeIntervalSince(last) < Self.remindInterval - 0.001 {
+                throw AppError.rateLimited(retryAfter: Int((Self.remindInterval - now.timeIntervalSince(last) - 0.001).rounded(.up)),
                                            "Remind again at most once every 5 minutes.")
             }
             let unconfirmed = try await store.fetchUnconfirmed(db, dingID: id)

@@ -67,6 +67,12 @@ struct InAppNotifier: Notifier {
         if let event = notification.event { await hub.publish([event]) }
         return .delivered
     }
+
+    /// Delivers `event` once the transaction of `outbox` commits (and never if it does not):
+    /// in-app delivery recorded together with what caused it.
+    func deliver(_ event: HubMessage, after outbox: Outbox) {
+        outbox.add(event)
+    }
 }
 
 /// SMS and phone calls through an HTTP gateway: a signed JSON POST per notification, and
