@@ -316,11 +316,7 @@ struct ChatRealtimeTests {
             let annSocket = TestSocket(port: api.client.port!, token: f.ann.token)
             let bobSocket = TestSocket(port: api.client.port!, token: f.bob.token)
             defer { annSocket.close(); bobSocket.close() }
-            for socket in [annSocket, bobSocket] {
-                _ = await socket.next()
-                socket.send(#"{"type":"resume","cursors":{}}"#)
-                _ = await socket.next(ofType: "resumed")
-            }
+            for socket in [annSocket, bobSocket] { await socket.start() }
             var seqs: [Int] = []
             for i in 1...5 { seqs.append(try await api.send(f.org, f.group, as: f.ann, text: "m\(i)").json["seq"].int!) }
             for expected in seqs {
@@ -354,9 +350,7 @@ struct ChatRealtimeTests {
             let danMember = try await api.join(dan, f.org, owner: f.ann)
             let socket = TestSocket(port: api.client.port!, token: dan.token)
             defer { socket.close() }
-            _ = await socket.next()
-            socket.send(#"{"type":"resume","cursors":{}}"#)
-            _ = await socket.next(ofType: "resumed")
+            await socket.start()
             _ = try await api.call(.post, "/api/v1/orgs/\(f.org.id)/conversations/\(f.group)/members", as: f.ann, json: API.body(["memberIds": [danMember]]))
             let added = await socket.next(ofType: "conversation.added")
             #expect(added?["data"]["id"].string == f.group)

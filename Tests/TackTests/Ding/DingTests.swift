@@ -192,6 +192,9 @@ struct DingTests {
                 #expect(reply.json["errors"][0]["code"].string == code, "\(reply.text)")
             }
             #expect(try await f.ding([f.bobMember], channel: "fax").status == .badRequest)
+            for limit in ["0", "-5", "201"] {
+                #expect(try await api.call(.get, "\(f.dings)?limit=\(limit)", as: f.ann).code == "invalid_parameter")
+            }
             #expect(try await api.call(.get, "\(f.dings)?box=sent", as: f.ann).json["items"].array.isEmpty)
             #expect(try await api.parts.jobs.runDue() == 0)
             // Another organisation's members are unknown here.
@@ -337,6 +340,10 @@ struct DingTests {
             #expect(attempts.map { $0["status"].string } == ["delivered", "skipped"])
             #expect(attempts.last?["detail"].string?.contains("not configured") == true)
             #expect(try await f.confirm(id, as: f.bob).status == .ok)
+            // No gateway: nothing may report to it.
+            let status = try await f.status(UUID().uuidString, "delivered")
+            #expect(status.status == .notFound)
+            #expect(status.code == "gateway_not_configured")
             // Only owners and admins set the policy; values are checked.
             #expect(try await api.call(.put, "/api/v1/orgs/\(f.org.id)/ding-policy", as: f.bob,
                                        json: API.body(["callFallbackSms": true, "callsPer8Minutes": 3, "callsPerDay": 8])).status == .forbidden)
@@ -382,11 +389,7 @@ struct DingTests {
             let bobSocket = TestSocket(port: api.client.port!, token: f.bob.token)
             let annSocket = TestSocket(port: api.client.port!, token: f.ann.token)
             defer { bobSocket.close(); annSocket.close() }
-            for socket in [bobSocket, annSocket] {
-                _ = await socket.next()
-                socket.send(#"{"type":"resume","cursors":{}}"#)
-                _ = await socket.next(ofType: "resumed")
-            }
+            for socket in [bobSocket, annSocket] { await socket.start() }
             let id = try await f.ding([f.bobMember], text: "Come to room 3").json["id"].string!
             let received = await bobSocket.next(ofType: "ding.received")
             #expect(received?["data"]["id"].string == id)

@@ -117,9 +117,7 @@ struct RealtimeSocketTests {
                                    body: "name,email\nImported,imp@example.com\n", headers: [.contentType: "text/csv"])
             let socket = TestSocket(port: api.client.port!, token: ann.token)
             defer { socket.close() }
-            _ = await socket.next()
-            socket.send(#"{"type":"resume","cursors":{}}"#)
-            _ = await socket.next(ofType: "resumed")
+            await socket.start()
             _ = try await api.call(.patch, "/api/v1/me", as: bob, json: API.body(["name": "Robert"]))
             let renamed = await socket.next()
             #expect(renamed?["type"].string == "member.updated")
@@ -165,9 +163,7 @@ struct RealtimeSocketTests {
             let org = try await api.createOrg(ann)
             let socket = TestSocket(port: api.client.port!, token: bob.token)
             defer { socket.close() }
-            _ = await socket.next()
-            socket.send(#"{"type":"resume","cursors":{}}"#)
-            _ = await socket.next(ofType: "resumed")
+            await socket.start()
             _ = try await api.join(bob, org, owner: ann)
             #expect(await socket.next(ofType: "member.joined") != nil)
             #expect(await socket.next(ofType: "membership.added") != nil)
@@ -184,9 +180,7 @@ struct RealtimeSocketTests {
         try await withAPI(engine, mode: .live) { api in
             let ann = try await api.signUp("Ann")
             let socket = TestSocket(port: api.client.port!, token: ann.token)
-            _ = await socket.next()
-            socket.send(#"{"type":"resume","cursors":{}}"#)
-            _ = await socket.next(ofType: "resumed")
+            await socket.start()
             _ = try await api.call(.post, "/api/v1/auth/signout", as: ann)
             let frame = try await socket.closed.value
             #expect(frame?.closeCode == .init(codeNumber: 4001))
@@ -200,11 +194,7 @@ struct RealtimeSocketTests {
             let annSocket = TestSocket(port: api.client.port!, token: ann.token)
             let bobSocket = TestSocket(port: api.client.port!, token: bob.token)
             defer { bobSocket.close() }
-            for socket in [annSocket, bobSocket] {
-                _ = await socket.next()
-                socket.send(#"{"type":"resume","cursors":{}}"#)
-                _ = await socket.next(ofType: "resumed")
-            }
+            for socket in [annSocket, bobSocket] { await socket.start() }
             // As `tack admin reset-password` does from its own process: no hub message here.
             let annID = try #require(User.ID(string: ann.userID))
             _ = try await api.parts.database.write { db in try await AccountStore().deleteSessions(db, userID: annID, keeping: nil) }
@@ -221,9 +211,7 @@ struct RealtimeSocketTests {
         try await withAPI(engine, mode: .live, configure: { $0.socketQueueLimit = 16 }) { api in
             let ann = try await api.signUp("Ann")
             let socket = TestSocket(port: api.client.port!, token: ann.token, pauseAfter: 2)
-            _ = await socket.next()
-            socket.send(#"{"type":"resume","cursors":{}}"#)
-            _ = await socket.next(ofType: "resumed")
+            await socket.start()
             // Far more than the socket buffers hold, while the client reads nothing.
             let payload = "\"" + String(repeating: "x", count: 4000) + "\""
             let userID = try #require(User.ID(string: ann.userID))

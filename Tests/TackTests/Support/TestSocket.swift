@@ -67,6 +67,13 @@ final class TestSocket: Sendable {
         return nil
     }
 
+    /// The opening of every session: `hello`, then `resume` with no cursors, until `resumed`.
+    func start() async {
+        _ = await next()
+        send(#"{"type":"resume","cursors":{}}"#)
+        _ = await next(ofType: "resumed")
+    }
+
     func send(_ text: String) { toSend.yield(text) }
     func resumeReading() { gate.yield() }
     func close() {

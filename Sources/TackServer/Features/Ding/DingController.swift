@@ -50,7 +50,8 @@ extension APIHandler {
 
     func reportGatewayStatus(_ input: Operations.ReportGatewayStatus.Input) async throws -> Operations.ReportGatewayStatus.Output {
         guard let secret = gatewaySecret else {
-            throw AppError(.serviceUnavailable, "gateway_not_configured", "No SMS/voice gateway is configured.")
+            // Without a gateway there is nothing to report to: as if the address did not exist.
+            throw AppError(.notFound, "gateway_not_configured", "No SMS/voice gateway is configured on this server.")
         }
         guard let raw = RawBody.current,
               GatewaySignature.verify(input.headers.xTackSignature, body: raw.readableBytesView, secret: secret, now: Date())

@@ -165,7 +165,8 @@ struct DingService: Sendable {
     // MARK: Reading
 
     func list(_ identity: Identity, _ orgID: Organization.ID, box: Box, unconfirmedOnly: Bool, limit: Int) async throws -> [DingView] {
-        try await database.read { db in
+        guard (1...200).contains(limit) else { throw AppError.invalidParameter("limit", "Must be between 1 and 200.") }
+        return try await database.read { db in
             _ = try await accessOrganization(db, identity, orgID)
             switch box {
             case .sent:
