@@ -18,6 +18,8 @@ import websockets
 
 from test_server_process import DATABASE_URL, TACK_BIN, Server
 
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
 pytestmark = pytest.mark.skipif(not TACK_BIN, reason="set TACK_BIN to the tack executable")
 
 
@@ -50,16 +52,32 @@ def next_minute(margin_seconds: int = 8) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def own_database() -> str:
+    """A fresh PostgreSQL database for this test's servers alone (the browser tests' server shares
+    TACK_TEST_DATABASE_URL and would run these jobs too); "" on SQLite."""
+    if not DATABASE_URL:
+        return ""
+    name = f"ding_{uuid.uuid4().hex[:12]}"
+    subprocess.run([PSQL, DATABASE_URL, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+
+
 async def await_ding(port: int, token: str, ding_id: str, timeout: float) -> dict:
     async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/events",
                                   additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
         await ws.send(json.dumps({"type": "resume", "cursors": {}}))
         deadline = time.monotonic() + timeout
-        while True:
-            event = json.loads(await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.monotonic())))
+        while time.monotonic() < deadline:
+            try:
+                event = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+            except asyncio.TimeoutError:
+                # The protocol's keep-alive, as the web app sends it every 30 s.
+                await ws.send(json.dumps({"type": "ping"}))
+                continue
             if event["type"] == "ding.received" and event["data"]["id"] == ding_id:
                 return event["data"]
+        raise AssertionError(f"no ding.received for {ding_id} within {timeout} s")
 
 
 def run_async(coroutine):
@@ -69,7 +87,7 @@ def run_async(coroutine):
 
 
 def test_a_scheduled_ding_survives_kill_9_and_fires_once():
-    server = Server().start()
+    server = Server(TACK_DATABASE_URL=own_database()).start()
     try:
         ann, _ = person(server, "Ann")
         bob, bob_user = person(server, "Bob")
@@ -102,8 +120,9 @@ def test_a_scheduled_ding_survives_kill_9_and_fires_once():
 @pytest.mark.skipif(not DATABASE_URL, reason="two nodes share a PostgreSQL database")
 def test_two_nodes_run_each_due_job_exactly_once():
     # Small batches so that both nodes take part.
-    a = Server(TACK_JOB_BATCH="4").start()
-    b = Server(TACK_JOB_BATCH="4").start()
+    database = own_database()
+    a = Server(TACK_JOB_BATCH="4", TACK_DATABASE_URL=database).start()
+    b = Server(TACK_JOB_BATCH="4", TACK_DATABASE_URL=database).start()
     try:
         ann, _ = person(a, "Ann")
         people = [person(a, f"Member {i}") for i in range(6)]
@@ -133,8 +152,7 @@ def test_two_nodes_run_each_due_job_exactly_once():
             for recipient in view["recipients"]:
                 assert [(x["channel"], x["status"]) for x in recipient["attempts"]] == [("app", "delivered")], view
         # Both nodes claimed some of them, and no job is left or failed.
-        psql = "/usr/lib/postgresql/15/bin/psql"
-        rows = subprocess.run([psql, DATABASE_URL, "-tAc",
+        rows = subprocess.run([PSQL, database, "-tAc",
                                f"SELECT claimed_by, state, count(*) FROM jobs WHERE org_id = '{org}' GROUP BY 1, 2"],
                               capture_output=True, text=True, check=True).stdout.split()
         states = {row.split("|")[1] for row in rows}

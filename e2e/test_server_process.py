@@ -49,7 +49,8 @@ class Server:
 
     def start(self):
         env = dict(os.environ, TACK_PORT=str(self.port), TACK_DATA_DIR=self.data_dir, TACK_DATABASE_URL=DATABASE_URL,
-                   TACK_BCRYPT_COST="4", TACK_LOG_LEVEL="warning", **self.extra_env)
+                   TACK_BCRYPT_COST="4", TACK_LOG_LEVEL="warning")
+        env.update(self.extra_env)
         self.process = subprocess.Popen([TACK_BIN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         # The server prints its address once it listens and its database is migrated.
         line = self.process.stdout.readline().decode()
