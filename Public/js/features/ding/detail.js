@@ -33,6 +33,9 @@ function timeLeft(ms) {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
 
+/** How long after a reminder the next may follow (the server's rule). */
+const REMIND_INTERVAL_MS = 5 * 60 * 1000;
+
 /** "Remind again", disabled with a countdown while the server would refuse it. */
 function remindControl(ding, error) {
   const status = h('span', { class: 'ding-note', role: 'status', 'data-testid': 'ding-remind-status' },
@@ -56,6 +59,7 @@ function remindControl(ding, error) {
     try {
       const reminded = await remindDing(ding.orgId, ding.id);
       status.textContent = t('ding.remindedAt', { time: formatTime(reminded.lastRemindedAt ?? new Date().toISOString()) });
+      block(REMIND_INTERVAL_MS);
     } catch (failure) {
       if (failure.status !== 429) throw failure;
       block(failure.retryAfterMs || 60_000);
@@ -63,6 +67,11 @@ function remindControl(ding, error) {
       update();
     }
   }));
+  // The server allows the next reminder 5 minutes after the last one.
+  if (ding.lastRemindedAt) {
+    const until = Date.parse(ding.lastRemindedAt) + REMIND_INTERVAL_MS;
+    if (until > (remindBlockedUntil.get(ding.id) ?? 0)) remindBlockedUntil.set(ding.id, until);
+  }
   if ((remindBlockedUntil.get(ding.id) ?? 0) > Date.now()) block(remindBlockedUntil.get(ding.id) - Date.now());
   return { el: [control, status], destroy: () => clearInterval(timer) };
 }

@@ -45,13 +45,39 @@ function confirmedByMe(dingId, confirmedAt) {
 }
 
 /** A sent DING's newer copy (from an answer or a refetch), in the list and the open view. */
+/**
+ * A DING's recipients as fetched, merged with what events already told: an answer that left the
+ * server before an event arrived must not take the event's news back (attempts are kept by id,
+ * the later version of each; a confirmation stays).
+ */
+function mergeRecipients(known, fetched) {
+  if (!known || !fetched) return fetched ?? known;
+  const byUser = new Map(known.map((r) => [r.person.userId, r]));
+  return fetched.map((r) => {
+    const old = byUser.get(r.person.userId);
+    if (!old) return r;
+    const attempts = new Map(old.attempts.map((a) => [a.id, a]));
+    for (const a of r.attempts) {
+      const mine = attempts.get(a.id);
+      if (!mine || Date.parse(a.updatedAt) >= Date.parse(mine.updatedAt)) attempts.set(a.id, a);
+    }
+    return {
+      ...r,
+      confirmedAt: r.confirmedAt ?? old.confirmedAt,
+      attempts: [...attempts.values()].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt)),
+    };
+  });
+}
+
 function sentUpdated(ding) {
   const { orgId, sent, open } = dings.get();
   if (orgId !== ding.orgId) return;
   const { recipients, ...summary } = ding;
   dings.set({
     sent: replaceIn(sent, { ...(sent.find((d) => d.id === ding.id) ?? {}), ...summary }),
-    open: open?.id === ding.id ? { ...open, ...ding } : open,
+    open: open?.id === ding.id
+      ? { ...open, ...ding, confirmedCount: Math.max(open.confirmedCount, ding.confirmedCount), recipients: mergeRecipients(open.recipients, recipients) }
+      : open,
   });
 }
 
@@ -97,7 +123,8 @@ export async function openDing(orgId, id) {
   try {
     await queue.load(() => api.get(dingPath(orgId, id)), (ding) => {
       if (dings.get().orgId !== orgId) return;
-      dings.set({ open: ding, openError: null });
+      const { open } = dings.get();
+      dings.set({ open: open?.id === ding.id ? open : ding, openError: null });
       sentUpdated(ding);
     });
   } catch (error) {
