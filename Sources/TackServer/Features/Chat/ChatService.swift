@@ -52,12 +52,6 @@ final class ChatService: Sendable {
         return (conversation, me, person)
     }
 
-    private func accessOrganization(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID) async throws -> Member {
-        guard let member = try await directory.fetchMember(db, orgID: orgID, userID: identity.userID) else {
-            throw AppError.notFound("Organisation")
-        }
-        return member
-    }
 
     // MARK: Conversations
 
@@ -68,7 +62,7 @@ final class ChatService: Sendable {
 
     func conversations(_ identity: Identity, _ orgID: Organization.ID) async throws -> [ConversationView] {
         try await database.read { db in
-            _ = try await accessOrganization(db, identity, orgID)
+            _ = try await directory.accessMember(db, identity, orgID)
             return try await store.fetchConversationViews(db, orgID: orgID, userID: identity.userID)
         }
     }
@@ -89,7 +83,7 @@ final class ChatService: Sendable {
     func openDirect(_ identity: Identity, _ orgID: Organization.ID, with memberID: Member.ID) async throws -> ConversationView {
         let now = clock.now()
         let id = try await transactor.run { db, outbox -> Conversation.ID in
-            _ = try await accessOrganization(db, identity, orgID)
+            _ = try await directory.accessMember(db, identity, orgID)
             guard let other = try await directory.fetchMember(db, orgID: orgID, id: memberID) else {
                 throw AppError.invalid("memberId", "There is no such member in this organisation.", code: "unknown_member")
             }
@@ -116,7 +110,7 @@ final class ChatService: Sendable {
             scope: identity.userID.string, key: idempotencyKey, operation: "createGroup",
             fingerprint: "\(orgID)\n\(name)\n" + memberIDs.map(\.string).sorted().joined(separator: ",")
         ) { db, outbox -> Conversation.ID in
-            let me = try await accessOrganization(db, identity, orgID)
+            let me = try await directory.accessMember(db, identity, orgID)
             let others = try await resolveMembers(db, orgID, memberIDs).filter { $0.userID != identity.userID }
             guard others.count + 1 <= limits.groupMembers else {
                 throw AppError.invalid("memberIds", "A group holds at most \(limits.groupMembers) members.", code: "too_many_members")
@@ -522,7 +516,7 @@ final class ChatService: Sendable {
         guard query.count <= 200 else { throw AppError.invalidParameter("q", "The search is longer than 200 characters.") }
         guard let tokens = SearchTokens.query(query) else { return [] }
         return try await database.read { db in
-            _ = try await accessOrganization(db, identity, orgID)
+            _ = try await directory.accessMember(db, identity, orgID)
             let hits = try await store.searchMessages(db, orgID: orgID, userID: identity.userID, query: tokens, conversationID: conversationID, limit: limit)
             guard !hits.isEmpty else { return [] }
             let names = Dictionary(uniqueKeysWithValues: try await store.fetchConversationViews(db, orgID: orgID, userID: identity.userID)

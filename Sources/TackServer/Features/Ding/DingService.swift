@@ -69,7 +69,7 @@ struct DingService: Sendable {
         let fingerprint = String(decoding: try JSONEncoder.tack.encode(new), as: UTF8.self)
         let id = try await transactor.runIdempotent(scope: "ding:\(identity.userID.string)", key: idempotencyKey,
                                                     operation: "createDing", fingerprint: fingerprint) { db, outbox -> Ding.ID in
-            let me = try await accessOrganization(db, identity, orgID)
+            let me = try await directory.accessMember(db, identity, orgID)
             var recipients: [User.ID] = []
             for memberID in members {
                 guard let member = try await directory.fetchMember(db, orgID: orgID, id: memberID) else {
@@ -143,7 +143,7 @@ struct DingService: Sendable {
     func confirm(_ identity: Identity, _ orgID: Organization.ID, _ id: Ding.ID) async throws -> DingView {
         let now = clock.now()
         try await transactor.run { db, outbox in
-            _ = try await accessOrganization(db, identity, orgID)
+            _ = try await directory.accessMember(db, identity, orgID)
             guard let ding = try await store.fetch(db, orgID: orgID, id: id), ding.sentAt != nil, ding.cancelledAt == nil,
                   try await store.fetchRecipient(db, dingID: id, userID: identity.userID).isRecipient
             else { throw AppError.notFound("DING") }
@@ -167,7 +167,7 @@ struct DingService: Sendable {
     func list(_ identity: Identity, _ orgID: Organization.ID, box: Box, unconfirmedOnly: Bool, limit: Int) async throws -> [DingView] {
         guard (1...200).contains(limit) else { throw AppError.invalidParameter("limit", "Must be between 1 and 200.") }
         return try await database.read { db in
-            _ = try await accessOrganization(db, identity, orgID)
+            _ = try await directory.accessMember(db, identity, orgID)
             switch box {
             case .sent:
                 return try await store.fetchSent(db, orgID: orgID, sender: identity.userID, limit: limit)
@@ -182,7 +182,7 @@ struct DingService: Sendable {
     /// A DING as its sender (every recipient and attempt) or a recipient (their confirmation) sees it.
     func view(_ identity: Identity, _ orgID: Organization.ID, _ id: Ding.ID) async throws -> DingView {
         try await database.read { db in
-            _ = try await accessOrganization(db, identity, orgID)
+            _ = try await directory.accessMember(db, identity, orgID)
             return try await view(db, identity.userID, orgID, id)
         }
     }
@@ -210,7 +210,7 @@ struct DingService: Sendable {
 
     func policy(_ identity: Identity, _ orgID: Organization.ID) async throws -> PolicyView {
         let policy = try await database.read { db in
-            _ = try await accessOrganization(db, identity, orgID)
+            _ = try await directory.accessMember(db, identity, orgID)
             return try await store.fetchPolicy(db, orgID: orgID)
         }
         return policyView(policy)
@@ -232,7 +232,7 @@ struct DingService: Sendable {
             throw AppError.invalid("callsPerDay", "Between callsPer8Minutes and 100.", code: "out_of_range")
         }
         try await transactor.run { db, _ in
-            let me = try await accessOrganization(db, identity, orgID)
+            let me = try await directory.accessMember(db, identity, orgID)
             guard me.role.isAdmin else { throw AppError.forbidden("Only owners and admins set the escalation policy.") }
             try await store.savePolicy(db, orgID: orgID, policy, now: clock.now())
         }
@@ -275,15 +275,9 @@ struct DingService: Sendable {
 
     // MARK: Helpers
 
-    private func accessOrganization(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID) async throws -> Member {
-        guard let member = try await directory.fetchMember(db, orgID: orgID, userID: identity.userID) else {
-            throw AppError.notFound("Organisation")
-        }
-        return member
-    }
 
     private func ownDing(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID, _ id: Ding.ID) async throws -> Ding {
-        _ = try await accessOrganization(db, identity, orgID)
+        _ = try await directory.accessMember(db, identity, orgID)
         guard let ding = try await store.fetch(db, orgID: orgID, id: id) else { throw AppError.notFound("DING") }
         guard ding.sender.userID == identity.userID else {
             if try await store.fetchRecipient(db, dingID: id, userID: identity.userID).isRecipient, ding.sentAt != nil {

@@ -30,10 +30,7 @@ final class DirectoryService: Sendable {
 
     /// The caller's membership of `orgID`, or 404 if they are not a member (or it does not exist).
     func accessMember(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID) async throws -> Member {
-        guard let member = try await store.fetchMember(db, orgID: orgID, userID: identity.userID) else {
-            throw AppError.notFound("Organisation")
-        }
-        return member
+        try await store.accessMember(db, identity, orgID)
     }
 
     /// The caller's membership if they are an owner or admin of `orgID`; 404 for outsiders, 403 for members.

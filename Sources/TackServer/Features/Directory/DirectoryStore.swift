@@ -210,6 +210,15 @@ struct DirectoryStore: Sendable {
         try await fetchMembers(db, where: "m.org_id = \(bind: orgID) AND m.id = \(bind: id)").first
     }
 
+    /// The caller's membership of `orgID`, or 404 if they are not a member (or it does not exist):
+    /// the access check of every organisation-scoped action.
+    func accessMember(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID) async throws -> Member {
+        guard let member = try await fetchMember(db, orgID: orgID, userID: identity.userID) else {
+            throw AppError.notFound("Organisation")
+        }
+        return member
+    }
+
     func fetchMember(_ db: any SQLDatabase, orgID: Organization.ID, userID: User.ID) async throws -> Member? {
         // Index: the UNIQUE (org_id, user_id) constraint.
         try await fetchMembers(db, where: "m.org_id = \(bind: orgID) AND m.user_id = \(bind: userID)").first
