@@ -24,6 +24,7 @@ public struct TackServerParts: Sendable {
     /// The durable job queue and this node's worker.
     let jobs: JobScheduler
     let ding: DingService
+    let mail: MailService
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -59,9 +60,15 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let migrator = Migrator(database: database, migrations: Schema.migrations, logger: logger)
     let jobs = JobScheduler(transactor: transactor, clock: clock, options: .init(batch: configuration.jobBatch, singleNode: configuration.databaseURL == nil),
                             ready: migrator.migrated, logger: logger)
+    let mail = MailService(transactor: transactor, clock: clock, jobs: jobs.queue,
+                           smtp: SMTPClient(caFile: configuration.smtpCAFile, timeout: .milliseconds(Int64(configuration.smtpTimeout * 1000))),
+                           publicURL: configuration.publicURL, mentionDelay: configuration.mentionEmailDelay, logger: logger)
     let chat = ChatService(
         transactor: transactor, clock: clock, files: FileStore(root: configuration.resolvedAttachmentsDirectory),
-        limits: .init(groupMembers: configuration.groupMaxMembers, attachmentBytes: configuration.maxAttachmentBytes), logger: logger)
+        limits: .init(groupMembers: configuration.groupMaxMembers, attachmentBytes: configuration.maxAttachmentBytes), logger: logger,
+        mentioned: { db, outbox, org, conversation, seq, users in
+            try await mail.mentioned(db, outbox, orgID: org, conversationID: conversation, seq: seq, users: users)
+        })
     let directory = DirectoryService(transactor: transactor, log: log, clock: clock,
                                      directoryChanged: { db, outbox, org, change in try await chat.followDirectory(db, outbox, org: org, change: change) })
     let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock,
@@ -72,16 +79,16 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
                         callbackURL: configuration.gatewayCallbackURL, client: HTTPClient.shared,
                         timeout: .milliseconds(Int64(configuration.gatewayTimeout * 1000)))
     }
-    let notifiers = Notifiers(providers: [.app: InAppNotifier(hub: hub), .sms: gateway(.sms), .call: gateway(.call)])
+    let notifiers = Notifiers(providers: [.app: InAppNotifier(hub: hub), .sms: gateway(.sms), .call: gateway(.call), .email: mail.notifier])
     let ding = DingService(transactor: transactor, clock: clock, jobs: jobs.queue, notifiers: notifiers, logger: logger)
-    for handler in ding.jobHandlers { jobs.register(handler) }
+    for handler in ding.jobHandlers + mail.jobHandlers { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))
     services.append(chat.receipts)
     if configuration.runJobs { services.append(jobs) }
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs, ding: ding,
-                           migrator: migrator, services: services)
+                           mail: mail, migrator: migrator, services: services)
 }
 
 /// Builds the HTTP application: the OpenAPI handlers behind the platform middleware, the web
@@ -109,7 +116,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
     let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations, chat: parts.chat,
-                             ding: parts.ding, gatewaySecret: configuration.gatewaySecret, database: parts.database, prometheus: Observability.registry,
+                             ding: parts.ding, mail: parts.mail, gatewaySecret: configuration.gatewaySecret, database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
     try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))
 

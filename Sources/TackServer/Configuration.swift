@@ -43,6 +43,14 @@ public struct TackConfiguration: Sendable {
     public var gatewaySecret: String?
     /// Seconds to wait for the gateway's answer (`TACK_GATEWAY_TIMEOUT`).
     public var gatewayTimeout: TimeInterval = 10
+    /// Extra certificate authorities (a PEM file) trusted for SMTP servers (`TACK_SMTP_CA_FILE`),
+    /// for a mail server with a private CA; the system's are trusted as well.
+    public var smtpCAFile: String?
+    /// Seconds to wait for an SMTP server's answer (`TACK_SMTP_TIMEOUT`).
+    public var smtpTimeout: TimeInterval = 30
+    /// A mention still unread this many seconds after it was sent is e-mailed to those who want
+    /// it (`TACK_MENTION_EMAIL_DELAY`).
+    public var mentionEmailDelay: TimeInterval = 600
     /// Tack's address as others reach it (`TACK_PUBLIC_URL`), for the gateway's callbacks; by
     /// default http://HOST:PORT.
     public var publicURL: String?
@@ -95,6 +103,18 @@ public struct TackConfiguration: Sendable {
         if let v = environment["TACK_GATEWAY_TIMEOUT"], !v.isEmpty {
             guard let n = Double(v), n > 0, n <= 120 else { throw ConfigurationError("TACK_GATEWAY_TIMEOUT must be 0 to 120 seconds") }
             c.gatewayTimeout = n
+        }
+        if let v = environment["TACK_SMTP_CA_FILE"], !v.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: v) else { throw ConfigurationError("TACK_SMTP_CA_FILE \(v) cannot be read") }
+            c.smtpCAFile = v
+        }
+        if let v = environment["TACK_SMTP_TIMEOUT"], !v.isEmpty {
+            guard let n = Double(v), n > 0, n <= 300 else { throw ConfigurationError("TACK_SMTP_TIMEOUT must be 0 to 300 seconds") }
+            c.smtpTimeout = n
+        }
+        if let v = environment["TACK_MENTION_EMAIL_DELAY"], !v.isEmpty {
+            guard let n = Double(v), n >= 0, n <= 86_400 else { throw ConfigurationError("TACK_MENTION_EMAIL_DELAY must be 0 to 86400 seconds") }
+            c.mentionEmailDelay = n
         }
         if let v = environment["TACK_PUBLIC_URL"], !v.isEmpty { c.publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = environment["TACK_JOB_BATCH"], !v.isEmpty {

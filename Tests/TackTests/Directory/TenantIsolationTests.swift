@@ -51,6 +51,9 @@ struct TenantIsolationTests {
                                                 body: "Secret file", headers: [.contentType: "application/octet-stream"]).json["id"].string!
             let ding = try await api.call(.post, "/api/v1/orgs/\(a.id)/dings", as: ann,
                                           json: API.body(["memberIds": [amyMember], "text": "Secret DING"])).json["id"].string!
+            _ = try await api.call(.put, "/api/v1/orgs/\(a.id)/mail-settings", as: ann,
+                                   json: API.body(["host": "127.0.0.1", "port": 25, "security": "none", "fromAddress": "secret@example.com",
+                                                   "fromName": "Secret sender"]))
             // Bob is the owner of organisation B: the strongest outsider.
             let bob = try await api.signUp("Bob")
             _ = try await api.createOrg(bob, name: "B")
@@ -77,6 +80,8 @@ struct TenantIsolationTests {
                 "uploadAttachment": "pwned",
                 "createDing": API.body(["memberIds": [amyMember], "text": "Pwned"]),
                 "setDingPolicy": API.body(["callFallbackSms": false, "callsPer8Minutes": 0, "callsPerDay": 0]),
+                "setMailSettings": API.body(["host": "evil.example", "port": 25, "security": "none", "fromAddress": "pwned@example.com"]),
+                "setEmailPreferences": API.body(["dings": false, "mentions": false, "announcements": false]),
             ]
             let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
                            "uploadAttachment": "?name=pwned.txt"]
@@ -103,6 +108,7 @@ struct TenantIsolationTests {
             let after = try await api.call(.get, "/api/v1/orgs/\(a.id)/events?after=0", as: ann).json["latestSeq"].int
             #expect(before == after, "nothing of A changed")
             #expect(try await api.memberCount(a, as: ann) == 2)
+            #expect(try await api.call(.get, "/api/v1/orgs/\(a.id)/mail-settings", as: ann).json["host"].string == "127.0.0.1")
         }
     }
 }

@@ -26,14 +26,17 @@ final class ChatService: Sendable {
     private let sends: GroupCommitter<SendJob, SendResult>
     private let reads: GroupCommitter<ReadJob, ReadResult>
 
-    init(transactor: Transactor, clock: WallClock, files: FileStore, limits: Limits, logger: Logger) {
+    /// Called in the transaction of a message that mentions people by name (not @all).
+    typealias MentionHook = @Sendable (any SQLDatabase, Outbox, Organization.ID, Conversation.ID, Int64, [User.ID]) async throws -> Void
+
+    init(transactor: Transactor, clock: WallClock, files: FileStore, limits: Limits, logger: Logger, mentioned: MentionHook? = nil) {
         self.transactor = transactor
         self.clock = clock
         self.files = files
         self.limits = limits
         receipts = ReceiptNotifier(database: transactor.database, hub: transactor.hub, logger: logger)
         sends = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, job in
-            try await ChatService.send(db, outbox, job, store: ChatStore())
+            try await ChatService.send(db, outbox, job, store: ChatStore(), mentioned: mentioned)
         }
         reads = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, job in
             try await ChatService.read(db, outbox, job, store: ChatStore())
@@ -306,7 +309,8 @@ final class ChatService: Sendable {
     }
 
     /// The write of one send, inside the shared transaction.
-    private static func send(_ db: any SQLDatabase, _ outbox: Outbox, _ job: SendJob, store: ChatStore) async throws -> SendResult {
+    private static func send(_ db: any SQLDatabase, _ outbox: Outbox, _ job: SendJob, store: ChatStore,
+                             mentioned hook: MentionHook?) async throws -> SendResult {
         let id = job.conversationID
         guard var conversation = try await store.fetchConversation(db, orgID: job.orgID, id: id),
               let (me, sender) = try await store.fetchParticipant(db, conversationID: id, userID: job.identity.userID), sender.memberID != nil
@@ -359,6 +363,7 @@ final class ChatService: Sendable {
             mentionRows = try await store.fetchReceiptRows(db, conversationID: id).map(\.userID).filter { $0 != sender.userID }
         }
         if !mentionRows.isEmpty { try await store.insertMentions(db, conversationID: id, seq: seq, users: mentionRows) }
+        if !mentioned.isEmpty { try await hook?(db, outbox, job.orgID, id, seq, mentioned) }
         // One's own message is read.
         try await store.raiseReadSeq(db, conversationID: id, userID: sender.userID, to: seq)
         conversation.lastSeq = seq

@@ -39,6 +39,12 @@ struct DingSendHandler: JobHandler {
                                                     dedupeKey: "ding:\(ding.id.string):\(user.string):\(ding.channel.rawValue):initial")
                 }
             }
+            // E-mail too, for those who want DINGs by e-mail (recorded as attempts like the rest).
+            for user in try await service.mail(db, orgID: ding.orgID, users: try await store.fetchUnconfirmed(db, dingID: ding.id),
+                                                          kind: .dings) {
+                try await service.enqueueNotify(db, outbox, ding, user: user, channel: .email, reason: .initial,
+                                                dedupeKey: "ding:\(ding.id.string):\(user.string):email:initial")
+            }
             let policy = try await store.fetchPolicy(db, orgID: ding.orgID)
             for (channel, minutes) in [(DeliveryChannel.sms, policy.smsAfterMinutes), (.call, policy.callAfterMinutes)] {
                 guard let minutes, channel > ding.channel else { continue }
@@ -81,7 +87,7 @@ struct DingNotifyHandler: JobHandler {
         let job = try run.payload(as: NotifyJob.self)
         let store = service.store
         let attemptID = DeliveryAttempt.ID(rawValue: run.job.id.rawValue)
-        struct Context { var ding: Ding; var confirmed: Bool; var address: String?; var policy: DingPolicy; var callsRecent: Int; var callsDay: Int }
+        struct Context { var ding: Ding; var confirmed: Bool; var address: String?; var name: String?; var policy: DingPolicy; var callsRecent: Int; var callsDay: Int }
         guard let context = try await service.transactor.database.read({ db -> Context? in
             guard let ding = try await store.fetch(db, orgID: job.orgID, id: job.dingID), ding.cancelledAt == nil else { return nil }
             let recipient = try await store.fetchRecipient(db, dingID: ding.id, userID: job.userID)
@@ -94,7 +100,7 @@ struct DingNotifyHandler: JobHandler {
                 day = try await store.countCalls(db, userID: job.userID, since: run.now.addingTimeInterval(-86_400))
             }
             return Context(ding: ding, confirmed: recipient.confirmedAt != nil,
-                           address: job.channel == .email ? member?.email : member?.phone,
+                           address: job.channel == .email ? member?.email : member?.phone, name: member?.name,
                            policy: try await store.fetchPolicy(db, orgID: job.orgID), callsRecent: recent, callsDay: day)
         }) else { return }
         // Confirmed since: nothing more to say.
@@ -111,7 +117,7 @@ struct DingNotifyHandler: JobHandler {
             }
         }
 
-        if let reason = service.notifiers.unavailableReason(job.channel) {
+        if let reason = try await service.notifiers.unavailableReason(job.channel, orgID: job.orgID) {
             return try await record(.skipped, reason)
         }
         if job.channel == .call, context.callsRecent >= context.policy.callsPer8Minutes || context.callsDay >= context.policy.callsPerDay {
@@ -138,8 +144,8 @@ struct DingNotifyHandler: JobHandler {
             }
         }
         let notification = OutgoingNotification(
-            id: attemptID.string, channel: job.channel, userID: job.userID, address: context.address,
-            subject: "DING from \(ding.sender.name)", text: "\(ding.sender.name): \(ding.text)",
+            id: attemptID.string, channel: job.channel, orgID: job.orgID, userID: job.userID, address: context.address,
+            subject: "DING from \(ding.sender.name)", text: "\(ding.sender.name): \(ding.text)", name: context.name,
             event: job.channel == .app
                 ? .personal(job.userID, type: DingEvent.received,
                             data: try EventJSON.encode(DingView(ding: ding, myConfirmedAt: nil, isRecipient: true, recipients: nil).api))

@@ -25,6 +25,7 @@ struct DingService: Sendable {
     let store = DingStore()
     let directory = DirectoryStore()
     let chat = ChatStore()
+    let mail = MailService.Recipients()
 
     private var database: Database { transactor.database }
     var inApp: InAppNotifier { InAppNotifier(hub: transactor.hub) }
@@ -213,7 +214,7 @@ struct DingService: Sendable {
             _ = try await directory.accessMember(db, identity, orgID)
             return try await store.fetchPolicy(db, orgID: orgID)
         }
-        return policyView(policy)
+        return try await policyView(policy, orgID: orgID)
     }
 
     func setPolicy(_ identity: Identity, _ orgID: Organization.ID, _ policy: DingPolicy) async throws -> PolicyView {
@@ -236,11 +237,15 @@ struct DingService: Sendable {
             guard me.role.isAdmin else { throw AppError.forbidden("Only owners and admins set the escalation policy.") }
             try await store.savePolicy(db, orgID: orgID, policy, now: clock.now())
         }
-        return policyView(policy)
+        return try await policyView(policy, orgID: orgID)
     }
 
-    private func policyView(_ policy: DingPolicy) -> PolicyView {
-        PolicyView(policy: policy, providers: [DeliveryChannel.app, .sms, .call, .email].map { ($0, notifiers.unavailableReason($0)) })
+    private func policyView(_ policy: DingPolicy, orgID: Organization.ID) async throws -> PolicyView {
+        var providers: [(DeliveryChannel, String?)] = []
+        for channel in [DeliveryChannel.app, .sms, .call, .email] {
+            providers.append((channel, try await notifiers.unavailableReason(channel, orgID: orgID)))
+        }
+        return PolicyView(policy: policy, providers: providers)
     }
 
     // MARK: Gateway callbacks

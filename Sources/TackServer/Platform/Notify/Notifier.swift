@@ -10,11 +10,14 @@ struct OutgoingNotification: Sendable {
     /// Unique per attempt and stable across its retries: providers use it to deliver once.
     var id: String
     var channel: DeliveryChannel
+    var orgID: Organization.ID
     var userID: User.ID
     /// A phone number (SMS, calls) or an e-mail address.
     var address: String?
     var subject: String
     var text: String
+    /// The person's name, for the e-mail's To line.
+    var name: String?
     /// The in-app event to publish (in-app only).
     var event: HubMessage?
 }
@@ -41,7 +44,13 @@ protocol Notifier: Sendable {
     var channel: DeliveryChannel { get }
     /// Why this provider cannot be used (not configured), or nil when it can.
     var unavailableReason: String? { get }
+    /// Why this provider cannot be used for one organisation (e-mail: no SMTP server set up).
+    func unavailableReason(orgID: Organization.ID) async throws -> String?
     func deliver(_ notification: OutgoingNotification) async throws -> DeliveryOutcome
+}
+
+extension Notifier {
+    func unavailableReason(orgID: Organization.ID) async throws -> String? { unavailableReason }
 }
 
 /// The providers of one installation, by channel.
@@ -54,6 +63,12 @@ struct Notifiers: Sendable {
     func unavailableReason(_ channel: DeliveryChannel) -> String? {
         guard let provider = providers[channel] else { return "No provider for \(channel.rawValue) is configured." }
         return provider.unavailableReason
+    }
+
+    /// Why a channel cannot be used in one organisation, or nil when it can.
+    func unavailableReason(_ channel: DeliveryChannel, orgID: Organization.ID) async throws -> String? {
+        guard let provider = providers[channel] else { return "No provider for \(channel.rawValue) is configured." }
+        return try await provider.unavailableReason(orgID: orgID)
     }
 }
 
