@@ -1,5 +1,6 @@
 """DING and the job queue as processes: a scheduled DING survives kill -9 and fires once; two
-nodes on one PostgreSQL database run each due job exactly once.
+nodes on one PostgreSQL database run each due job exactly once, and events reach sockets on
+either node.
 
 Scheduling is to the minute, so each test waits for the next minute to begin (at most ~70 s).
 """
@@ -80,6 +81,29 @@ async def await_ding(port: int, token: str, ding_id: str, timeout: float) -> dic
         raise AssertionError(f"no ding.received for {ding_id} within {timeout} s")
 
 
+async def collect_dings(sockets, timeout: float) -> list:
+    """For each (port, token, count): the ids of the first `count` ding.received events on a socket
+    opened to that node."""
+    async def one(port, token, count):
+        ids = []
+        async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/events",
+                                      additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            await ws.send(json.dumps({"type": "resume", "cursors": {}}))
+            deadline = time.monotonic() + timeout
+            while len(ids) < count:
+                assert time.monotonic() < deadline, f"{len(ids)} of {count} DINGs arrived"
+                try:
+                    event = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+                except asyncio.TimeoutError:
+                    await ws.send(json.dumps({"type": "ping"}))
+                    continue
+                if event["type"] == "ding.received":
+                    ids.append(event["data"]["id"])
+        return ids
+    return await asyncio.gather(*(one(*s) for s in sockets))
+
+
 def run_async(coroutine):
     # Playwright's sync API may own this thread's event loop: run the client on a thread of its own.
     with ThreadPoolExecutor(1) as pool:
@@ -136,19 +160,18 @@ def test_two_nodes_run_each_due_job_exactly_once():
                                      {"memberIds": recipients, "text": f"Drill {i}", "scheduledAt": at}, ann)
             assert status == 201, ding
             dings.append(ding["id"])
-        # Every DING goes out; each recipient gets one in-app notification. (The nodes do not share
-        # their sockets yet, so the outcome is read back, not awaited as an event.)
-        deadline = time.monotonic() + 110
-        while True:
-            status, sent = a.call("GET", f"/api/v1/orgs/{org}/dings?box=sent&limit=100", None, ann)
-            done = [d for d in sent["items"] if d.get("sentAt")]
-            if len(done) == len(dings):
-                views = [a.call("GET", f"/api/v1/orgs/{org}/dings/{d}", None, ann)[1] for d in dings]
-                if all(len(r["attempts"]) >= 1 for v in views for r in v["recipients"]):
-                    break
-            assert time.monotonic() < deadline, f"{len(done)} of {len(dings)} DINGs went out"
-            time.sleep(0.5)
+        # Every DING reaches its recipients' sockets — on whichever node they are connected to — once.
+        expected = {token: [] for token, _ in people}
+        for i, ding in enumerate(dings):
+            for k in (i % 6, (i + 1) % 6):
+                expected[people[k][0]].append(ding)
+        received = run_async(collect_dings([((a, b)[i % 2].port, token, len(ids)) for i, (token, ids) in enumerate(expected.items())],
+                                           timeout=110))
+        for (token, ids), got in zip(expected.items(), received):
+            assert sorted(got) == sorted(ids), (len(got), len(ids))
+        views = [a.call("GET", f"/api/v1/orgs/{org}/dings/{d}", None, ann)[1] for d in dings]
         for view in views:
+            assert view["sentAt"]
             for recipient in view["recipients"]:
                 assert [(x["channel"], x["status"]) for x in recipient["attempts"]] == [("app", "delivered")], view
         # Both nodes claimed some of them, and no job is left or failed.
@@ -159,6 +182,56 @@ def test_two_nodes_run_each_due_job_exactly_once():
         workers = {row.split("|")[0] for row in rows}
         assert states == {"done"}, rows
         assert len(workers) >= 2, rows
+    finally:
+        for s in (a, b):
+            if s.process.poll() is None:
+                s.stop(signal.SIGKILL)
+
+
+@pytest.mark.skipif(not DATABASE_URL, reason="two nodes share a PostgreSQL database")
+def test_events_reach_sockets_connected_to_the_other_node():
+    database = own_database()
+    # Jobs run on node A only, so a DING's in-app delivery starts there.
+    a = Server(TACK_DATABASE_URL=database).start()
+    b = Server(TACK_DATABASE_URL=database, TACK_RUN_JOBS="0").start()
+    try:
+        ann, _ = person(a, "Ann")
+        bob, bob_user = person(a, "Bob")
+        org, (bob_member,) = organisation(a, ann, [bob])
+        status, direct = a.call("POST", f"/api/v1/orgs/{org}/conversations/direct", {"memberId": bob_member}, ann)
+        assert status in (200, 201), direct
+        long_text = "长消息" * 3000  # far over one notification's 8,000 bytes
+
+        async def scenario():
+            async with websockets.connect(f"ws://127.0.0.1:{b.port}/api/v1/events",
+                                          additional_headers={"Authorization": f"Bearer {bob}"}) as ws:
+                assert json.loads(await ws.recv())["type"] == "hello"
+                await ws.send(json.dumps({"type": "resume", "cursors": {}}))
+                # Sent through node A; Bob is connected to node B.
+                loop = asyncio.get_running_loop()
+                for i, text in enumerate(["short hello", long_text]):
+                    status, sent = await loop.run_in_executor(None, lambda: a.call(
+                        "POST", f"/api/v1/orgs/{org}/conversations/{direct['id']}/messages", {"clientKey": f"k{i}", "text": text}, ann))
+                    assert status == 201, sent
+                status, ding = await loop.run_in_executor(None, lambda: a.call(
+                    "POST", f"/api/v1/orgs/{org}/dings", {"memberIds": [bob_member], "text": "Across nodes"}, ann))
+                assert status == 201, ding
+                texts, ding_ids = [], []
+                while len(texts) < 2 or not ding_ids:
+                    event = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+                    if event["type"] == "message.created":
+                        texts.append(event["data"]["text"])
+                    elif event["type"] == "ding.received":
+                        ding_ids.append(event["data"]["id"])
+                return texts, ding_ids, ding["id"]
+
+        try:
+            texts, ding_ids, ding_id = run_async(scenario())
+        except BaseException:
+            print("node A:", *a.log_lines[-20:], "node B:", *b.log_lines[-20:], sep="\n")
+            raise
+        assert texts == ["short hello", long_text]
+        assert ding_ids == [ding_id]
     finally:
         for s in (a, b):
             if s.process.poll() is None:

@@ -45,16 +45,21 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     _ = Observability.registry
     let driver: any DatabaseDriver
     var services: [any Service] = []
+    let hub: any Hub
     if let url = configuration.databaseURL {
         let client = PostgresClient(configuration: try PostgresDriver.configuration(from: url), backgroundLogger: logger)
         services.append(client)
         driver = PostgresDriver(client: client, logger: logger)
+        // Nodes sharing the database deliver each other's events.
+        let shared = PostgresHub(client: client, logger: logger)
+        services.append(shared)
+        hub = shared
     } else {
+        hub = LocalHub()
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         driver = try SQLiteDriver(path: configuration.sqlitePath, synchronousFull: configuration.sqliteSynchronousFull, logger: logger)
     }
     let database = Database(driver: MeasuredDriver(base: driver))
-    let hub = LocalHub()
     let transactor = Transactor(database: database, hub: hub, clock: clock)
     let log = EventLogStore()
     let migrator = Migrator(database: database, migrations: Schema.migrations, logger: logger)

@@ -56,11 +56,10 @@ extension MailStore {
     /// Of `users`, those with an e-mail address who did not turn e-mail of `kind` off.
     func fetchReachable(_ db: any SQLDatabase, orgID: Organization.ID, users: [User.ID], kind: EmailPreferences.Kind) async throws -> [User.ID] {
         var reachable: [User.ID] = []
-        for start in stride(from: 0, to: users.count, by: 500) {
-            let chunk = Array(users[start..<min(start + 500, users.count)])
+        for chunk in users.chunked(500) {
             let rows = try await db.raw("""
                 SELECT u.id FROM users u
-                WHERE u.id IN \(SQLBind.group(chunk)) AND u.email IS NOT NULL
+                WHERE u.id IN \(SQLBind.group(Array(chunk))) AND u.email IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM mail_preferences p WHERE p.org_id = \(bind: orgID) AND p.user_id = u.id
                                 AND p.\(unsafeRaw: kind.rawValue) = \(SQLBind(false)))
                 """).all()

@@ -4,8 +4,8 @@ import Foundation
 import Synchronization
 
 /// Delivers events to connected clients. Services publish only through a `Hub`, and only after
-/// their transaction committed. This in-process hub serves one node; a PostgreSQL-backed hub for
-/// several nodes will carry messages between nodes and deliver them through the same fan-out.
+/// their transaction committed. `LocalHub` serves one node's connections; `PostgresHub` also
+/// carries messages between nodes that share a PostgreSQL database.
 public protocol Hub: Sendable {
     /// Delivers messages, in order, to every connection in their audience.
     func publish(_ messages: [HubMessage]) async
