@@ -18,35 +18,47 @@ struct DingSendHandler: JobHandler {
 
     func run(_ run: JobRun) async throws {
         let job = try run.payload(as: DingJob.self)
+        let store = service.store
+        // Read first, outside the shared commit (reads run side by side; the commit's statements
+        // one after another): the transaction then only marks the DING sent — which also checks
+        // it was not cancelled meanwhile — and records what this read decided.
+        struct Plan { var ding: Ding; var recipients: [User.ID]; var email: [User.ID]; var policy: DingPolicy }
+        guard let plan = try await service.transactor.database.read({ db -> Plan? in
+            guard let ding = try await store.fetch(db, orgID: job.orgID, id: job.dingID), ding.sentAt == nil, ding.cancelledAt == nil else {
+                return nil  // sent already, cancelled, or the organisation is gone
+            }
+            let recipients = try await store.fetchUnconfirmed(db, dingID: ding.id)
+            return Plan(ding: ding, recipients: recipients,
+                        email: try await service.mail(db, orgID: ding.orgID, users: recipients, kind: .dings),
+                        policy: try await store.fetchPolicy(db, orgID: ding.orgID))
+        }) else { return }
+        var sent = plan.ding
+        sent.sentAt = run.now
+        let ding = sent
+        let received = try EventJSON.encode(DingView(ding: ding, myConfirmedAt: nil, isRecipient: true, recipients: nil).api)
+        // In-app now, in this transaction: the attempts are recorded and the events go out once it
+        // commits — one job for the whole DING, however many recipients it has.
+        let attempts = plan.recipients.map {
+            DeliveryAttempt(id: .random(), dingID: ding.id, userID: $0, channel: .app, reason: .initial, status: .delivered, detail: nil,
+                            createdAt: run.now, updatedAt: run.now)
+        }
+        let attemptEvents = try attempts.map { try EventJSON.encode($0.api(dingID: ding.id)) }
         try await run.commit { db, outbox in
-            let store = service.store
-            guard let ding = try await store.fetch(db, orgID: job.orgID, id: job.dingID),
-                  try await store.markSent(db, id: ding.id, at: run.now)
-            else { return }  // cancelled, or the organisation is gone
-            var sent = ding
-            sent.sentAt = run.now
-            let received = try EventJSON.encode(DingView(ding: sent, myConfirmedAt: nil, isRecipient: true, recipients: nil).api)
-            for user in try await store.fetchUnconfirmed(db, dingID: ding.id) {
-                // In-app now, in this transaction: the attempts are recorded and the events go out
-                // once it commits — one job for the whole DING, however many recipients it has.
-                let attempt = DeliveryAttempt(id: .random(), dingID: ding.id, userID: user, channel: .app, reason: .initial,
-                                              status: .delivered, detail: nil, createdAt: run.now, updatedAt: run.now)
-                try await store.insertAttempt(db, attempt)
-                service.inApp.deliver(.personal(user, type: DingEvent.received, data: received), after: outbox)
-                outbox.add(.personal(ding.sender.userID, type: DingEvent.attempt, data: try EventJSON.encode(attempt.api(dingID: ding.id))))
-                if ding.channel != .app {
-                    try await service.enqueueNotify(db, outbox, ding, user: user, channel: ding.channel, reason: .initial,
-                                                    dedupeKey: "ding:\(ding.id.string):\(user.string):\(ding.channel.rawValue):initial")
-                }
+            guard try await store.markSent(db, id: ding.id, at: run.now) else { return }
+            try await store.insertAttempts(db, attempts)
+            for (attempt, event) in zip(attempts, attemptEvents) {
+                service.inApp.deliver(.personal(attempt.userID, type: DingEvent.received, data: received), after: outbox)
+                outbox.add(.personal(ding.sender.userID, type: DingEvent.attempt, data: event))
             }
-            // E-mail too, for those who want DINGs by e-mail (recorded as attempts like the rest).
-            for user in try await service.mail(db, orgID: ding.orgID, users: try await store.fetchUnconfirmed(db, dingID: ding.id),
-                                                          kind: .dings) {
-                try await service.enqueueNotify(db, outbox, ding, user: user, channel: .email, reason: .initial,
-                                                dedupeKey: "ding:\(ding.id.string):\(user.string):email:initial")
+            // SMS or a call if the sender chose one; e-mail for those who want DINGs by e-mail
+            // (each recorded as an attempt like the rest).
+            var notify: [(User.ID, DeliveryChannel)] = plan.email.map { ($0, .email) }
+            if ding.channel != .app { notify += plan.recipients.map { ($0, ding.channel) } }
+            for (user, channel) in notify {
+                try await service.enqueueNotify(db, outbox, ding, user: user, channel: channel, reason: .initial,
+                                                dedupeKey: "ding:\(ding.id.string):\(user.string):\(channel.rawValue):initial")
             }
-            let policy = try await store.fetchPolicy(db, orgID: ding.orgID)
-            for (channel, minutes) in [(DeliveryChannel.sms, policy.smsAfterMinutes), (.call, policy.callAfterMinutes)] {
+            for (channel, minutes) in [(DeliveryChannel.sms, plan.policy.smsAfterMinutes), (.call, plan.policy.callAfterMinutes)] {
                 guard let minutes, channel > ding.channel else { continue }
                 try await service.jobs.enqueue(db, outbox, kind: DingService.escalateKind,
                                                payload: EscalateJob(dingID: ding.id, orgID: ding.orgID, channel: channel),

@@ -121,6 +121,19 @@ struct DingStore: Sendable {
             .run()
     }
 
+    /// Inserts several attempts with one statement per 500.
+    func insertAttempts(_ db: any SQLDatabase, _ attempts: [DeliveryAttempt]) async throws {
+        for chunk in attempts.chunked(500) {
+            let insert = db.insert(into: "ding_attempts")
+                .columns("id", "ding_id", "user_id", "channel", "reason", "status", "detail", "created_at", "updated_at")
+            for a in chunk {
+                insert.values(SQLBind(a.id), SQLBind(a.dingID), SQLBind(a.userID), SQLBind(a.channel.rawValue), SQLBind(a.reason.rawValue),
+                              SQLBind(a.status.rawValue), SQLBind(a.detail), SQLBind(a.createdAt), SQLBind(a.updatedAt))
+            }
+            try await insert.run()
+        }
+    }
+
     /// Inserts the attempt, or updates its status and detail if it exists (a retried job).
     func saveAttempt(_ db: any SQLDatabase, _ attempt: DeliveryAttempt) async throws {
         if try await fetchAttempt(db, id: attempt.id) == nil {
