@@ -24,6 +24,7 @@ public struct TackServerParts: Sendable {
     /// The durable job queue and this node's worker.
     let jobs: JobScheduler
     let ding: DingService
+    let announcements: AnnouncementService
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -75,13 +76,19 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let notifiers = Notifiers(providers: [.app: InAppNotifier(hub: hub), .sms: gateway(.sms), .call: gateway(.call)])
     let ding = DingService(transactor: transactor, clock: clock, jobs: jobs.queue, notifiers: notifiers, logger: logger)
     for handler in ding.jobHandlers { jobs.register(handler) }
+    let announcementNotifier = AnnouncementNotifier(database: database, hub: hub, logger: logger)
+    let announcements = AnnouncementService(
+        transactor: transactor, clock: clock, jobs: jobs.queue, files: FileStore(root: configuration.resolvedAttachmentsDirectory), ding: ding,
+        notifier: announcementNotifier, attachmentBytes: configuration.maxAttachmentBytes)
+    for handler in announcements.jobHandlers { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))
     services.append(chat.receipts)
+    services.append(announcementNotifier)
     if configuration.runJobs { services.append(jobs) }
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs, ding: ding,
-                           migrator: migrator, services: services)
+                           announcements: announcements, migrator: migrator, services: services)
 }
 
 /// Builds the HTTP application: the OpenAPI handlers behind the platform middleware, the web
@@ -109,7 +116,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
     let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations, chat: parts.chat,
-                             ding: parts.ding, gatewaySecret: configuration.gatewaySecret, database: parts.database, prometheus: Observability.registry,
+                             ding: parts.ding, announcements: parts.announcements, gatewaySecret: configuration.gatewaySecret, database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
     try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))
 

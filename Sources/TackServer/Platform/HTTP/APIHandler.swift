@@ -14,6 +14,7 @@ struct APIHandler: APIProtocol {
     let invitations: InvitationService
     let chat: ChatService
     let ding: DingService
+    let announcements: AnnouncementService
     /// Verifies the SMS/voice gateway's callbacks (nil: no gateway).
     let gatewaySecret: String?
     let database: Database
