@@ -5,11 +5,10 @@
  */
 import { h } from '../../core/dom.js';
 import { attempt, button, errorLine } from '../../core/forms.js';
-import { errorText, formatDateTime, t } from '../../core/i18n.js';
-import { watch } from '../../core/store.js';
-import { attachmentList, pinMark, statsText, whenText } from './parts.js';
+import { formatDateTime, t } from '../../core/i18n.js';
+import { attachmentList, openPane, pinMark, statsText, whenText } from './parts.js';
 import { renderRichText } from './richtext.js';
-import { announcements, confirm, openAnnouncement } from './state.js';
+import { confirm, openAnnouncement } from './state.js';
 
 function confirmation(a, error) {
   if (!a.requireConfirmation || !a.isRecipient) return '';
@@ -45,17 +44,5 @@ function articleView(a, error) {
 export function announcementDetailView(orgId, id, back) {
   openAnnouncement(orgId, id);
   const error = errorLine();
-  const el = h('section', { class: 'ann-pane', 'data-testid': 'ann-pane' },
-    h('a', { class: 'ann-back', href: back, 'data-testid': 'ann-back' }, t('announcements.back')));
-  const unwatch = watch(announcements, (s) => [s.open, s.openError], ([open, openError]) => {
-    el.replaceChildren(el.firstChild, open?.id === id ? articleView(open, error)
-      : h('p', { class: 'ann-note', role: 'status' }, openError ? errorText(openError) : t('common.loading')));
-  });
-  return {
-    el,
-    destroy() {
-      unwatch();
-      openAnnouncement(orgId, null);
-    },
-  };
+  return openPane(orgId, id, back, () => [], ({ open }) => articleView(open, error));
 }

@@ -7,10 +7,9 @@ import { h } from '../../core/dom.js';
 import { attempt, button, errorLine } from '../../core/forms.js';
 import { errorText, formatDateTime, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
-import { watch } from '../../core/store.js';
-import { attachmentList, pinMark, whenText } from './parts.js';
+import { attachmentList, openPane, pinMark, whenText } from './parts.js';
 import { renderRichText } from './richtext.js';
-import { announcements, cancelAnnouncement, dingUnconfirmed, loadRecipients, openAnnouncement, setPinned } from './state.js';
+import { cancelAnnouncement, dingUnconfirmed, loadRecipients, openAnnouncement, setPinned } from './state.js';
 
 function group(title, people, testId, when) {
   return h('section', { class: 'ann-group', 'data-testid': testId },
@@ -85,17 +84,6 @@ function statsView(a, recipients, recipientsError, error) {
 export function announcementStatsView(orgId, id) {
   openAnnouncement(orgId, id, { read: false }).then(() => loadRecipients(orgId, id));
   const error = errorLine();
-  const el = h('section', { class: 'ann-pane', 'data-testid': 'ann-pane' },
-    h('a', { class: 'ann-back', href: `#/org/${orgId}/announcements/manage`, 'data-testid': 'ann-back' }, t('announcements.back')));
-  const unwatch = watch(announcements, (s) => [s.open, s.recipients, s.openError, s.recipientsError], ([open, recipients, openError, recipientsError]) => {
-    el.replaceChildren(el.firstChild, open?.id === id ? statsView(open, recipients, recipientsError, error)
-      : h('p', { class: 'ann-note', role: 'status' }, openError ? errorText(openError) : t('common.loading')));
-  });
-  return {
-    el,
-    destroy() {
-      unwatch();
-      openAnnouncement(orgId, null);
-    },
-  };
+  return openPane(orgId, id, `#/org/${orgId}/announcements/manage`, (s) => [s.recipients, s.recipientsError],
+    ({ open, recipients, recipientsError }) => statsView(open, recipients, recipientsError, error));
 }

@@ -419,17 +419,8 @@ struct AnnouncementService: Sendable {
         guard attachments.count <= Self.maxAttachments else {
             throw AppError.invalid("attachmentIds", "At most \(Self.maxAttachments) attachments.", code: "too_many")
         }
-        var scheduledAt: Date?
-        if let at = draft.scheduledAt {
-            // To the minute.
-            let minute = Date(timeIntervalSince1970: (at.timeIntervalSince1970 / 60).rounded(.down) * 60)
-            guard minute > now else { throw AppError.invalid("scheduledAt", "Choose a time in the future.", code: "in_the_past") }
-            guard minute.timeIntervalSince(now) <= 366 * 86_400 else {
-                throw AppError.invalid("scheduledAt", "Choose a time within a year.", code: "too_far")
-            }
-            scheduledAt = minute
-        }
-        return Valid(title: title, body: body, departments: departments, attachments: attachments, scheduledAt: scheduledAt)
+        return Valid(title: title, body: body, departments: departments, attachments: attachments,
+                     scheduledAt: try draft.scheduledAt?.scheduledMinute(after: now))
     }
 
     /// Checks the departments and attachments named: the organisation's, and the attachments

@@ -283,6 +283,14 @@ enum RichText {
 
     // MARK: Sanitising
 
+    /// The allowed tag an element becomes: `h1` a `h2`, `h4`–`h6` a `h3`, an editor's line
+    /// (Chrome writes `<div>`s) and other blocks a paragraph.
+    private static func normalized(_ name: String) -> String {
+        if name == "h1" { return "h2" }
+        if ["h4", "h5", "h6"].contains(name) { return "h3" }
+        return paragraphLike.contains(name) ? "p" : name
+    }
+
     static func sanitize(_ html: String) -> Sanitized {
         var out = ""
         var lines: [String] = []
@@ -319,6 +327,11 @@ enum RichText {
         func ensureBlock() {
             if stack.isEmpty || stack.last == "blockquote" { open("p") }
             else if stack.last == "ul" || stack.last == "ol" { startItem() }
+        }
+        func lineBreak() {
+            ensureBlock()
+            out += "<br>"
+            endLine()
         }
         func startItem() {
             endLine()
@@ -362,19 +375,14 @@ enum RichText {
             switch token {
             case .text(let t):
                 text(t)
-            case .start(var name, let attributes, let selfClosing):
-                if droppedTags.contains(name) {
-                    if !selfClosing && !voidTags.contains(name) { dropping = (name, 1) }
+            case .start(let raw, let attributes, let selfClosing):
+                if droppedTags.contains(raw) {
+                    if !selfClosing && !voidTags.contains(raw) { dropping = (raw, 1) }
                     continue
                 }
-                if name == "h1" { name = "h2" }
-                if ["h4", "h5", "h6"].contains(name) { name = "h3" }
-                // An editor's line (Chrome writes <div>s) and other blocks are paragraphs.
-                if paragraphLike.contains(name) { name = "p" }
+                let name = normalized(raw)
                 if name == "br" {
-                    ensureBlock()
-                    out += "<br>"
-                    endLine()
+                    lineBreak()
                     continue
                 }
                 guard stack.count < maxDepth else { continue }
@@ -415,15 +423,10 @@ enum RichText {
                 default:
                     continue  // unwrapped: its content stays, its end tag is ignored
                 }
-            case .end(var name):
-                if name == "h1" { name = "h2" }
-                if ["h4", "h5", "h6"].contains(name) { name = "h3" }
-                if paragraphLike.contains(name) { name = "p" }
+            case .end(let raw):
+                let name = normalized(raw)
                 if name == "br" {
-                    // "</br>" is a line break to a browser.
-                    ensureBlock()
-                    out += "<br>"
-                    endLine()
+                    lineBreak()  // "</br>" is a line break to a browser
                     continue
                 }
                 guard inlineTags.contains(name) || blockTags.contains(name), let index = stack.lastIndex(of: name) else { continue }

@@ -49,16 +49,7 @@ struct DingService: Sendable {
         if new.channel != .app, let reason = notifiers.unavailableReason(new.channel) {
             throw AppError.invalid("channel", reason, code: "channel_unavailable")
         }
-        var scheduledAt: Date?
-        if let at = new.scheduledAt {
-            // To the minute.
-            let minute = Date(timeIntervalSince1970: (at.timeIntervalSince1970 / 60).rounded(.down) * 60)
-            guard minute > now else { throw AppError.invalid("scheduledAt", "Choose a time in the future.", code: "in_the_past") }
-            guard minute.timeIntervalSince(now) <= 366 * 86_400 else {
-                throw AppError.invalid("scheduledAt", "Choose a time within a year.", code: "too_far")
-            }
-            scheduledAt = minute
-        }
+        let scheduledAt = try new.scheduledAt?.scheduledMinute(after: now)
         let members = Array(Set(new.memberIDs))
         guard !members.isEmpty else { throw AppError.invalid("memberIds", "Choose at least one recipient.", code: "empty") }
         guard members.count <= Self.maxRecipients else {
