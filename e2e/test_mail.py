@@ -261,3 +261,25 @@ def test_an_unread_mention_is_emailed_and_a_read_one_is_not(server, smtp, org):
     assert got["message"]["Subject"] == "Olga Owner mentioned you in “Grade 8”"
     assert "second question, still unread" in body_text(got["message"])
     assert sink.messages.empty()
+
+
+def test_an_announcement_is_emailed_to_those_who_want_it(server, smtp, org):
+    sink, _, ports = smtp
+    org_id, (owner, mia, ned) = org
+    assert configure(server, org_id, owner, "none", ports["none"])[0] == 200
+    status, _ = server.call("PUT", f"/api/v1/orgs/{org_id}/me/email-preferences",
+                            {"dings": True, "mentions": True, "announcements": False}, ned["token"])
+    assert status == 200
+    status, created = server.call("POST", f"/api/v1/orgs/{org_id}/announcements",
+                                  {"title": "停课通知 School closed", "body": "<p>Classes move <b>online</b> from Monday.</p>",
+                                   "wholeOrganization": True, "requireConfirmation": True},
+                                  owner["token"], headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert status == 201, created
+    got = sink.next(server)
+    assert got["rcpt_tos"] == [mia["email"]], "Ned turned announcement e-mails off; the author gets none"
+    message = got["message"]
+    assert message["Subject"] == "Announcement: 停课通知 School closed"
+    text = body_text(message)
+    assert "Classes move online from Monday." in text and "<b>" not in text
+    assert "confirm" in text
+    assert sink.messages.empty()

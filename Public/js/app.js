@@ -7,6 +7,9 @@ import { createSocket } from './core/socket.js';
 import { caughtUp, dispatch, resync } from './dispatcher.js';
 import { loadMe, session, sessionEnded } from './features/auth/state.js';
 import { signInView, signUpView } from './features/auth/views.js';
+import { composePage } from './features/announcements/compose.js';
+import { announcementsPage, manageAnnouncementsPage } from './features/announcements/page.js';
+import { closeAnnouncements } from './features/announcements/state.js';
 import { chatPage } from './features/chat/page.js';
 import { closeChat, openChat } from './features/chat/state.js';
 import { receivedPage, sentPage } from './features/ding/page.js';
@@ -64,6 +67,12 @@ const routes = [
   { path: '/org/:orgId/ding', view: orgPage(receivedPage) },
   { path: '/org/:orgId/ding/sent', view: orgPage(sentPage) },
   { path: '/org/:orgId/ding/sent/:dingId', view: orgPage(sentPage) },
+  { path: '/org/:orgId/announcements', view: orgPage(announcementsPage) },
+  { path: '/org/:orgId/announcements/new', view: orgPage(composePage, { admin: true }) },
+  { path: '/org/:orgId/announcements/manage', view: orgPage(manageAnnouncementsPage, { admin: true }) },
+  { path: '/org/:orgId/announcements/manage/:announcementId', view: orgPage(manageAnnouncementsPage) },
+  { path: '/org/:orgId/announcements/manage/:announcementId/edit', view: orgPage(composePage, { admin: true }) },
+  { path: '/org/:orgId/announcements/:announcementId', view: orgPage(announcementsPage) },
   { path: '/org/:orgId/invites', view: orgPage(invitesView, { admin: true }) },
   { path: '/org/:orgId/import', view: orgPage(importView, { admin: true }) },
   { path: '/org/:orgId/settings', view: orgPage(settingsView, { admin: true }) },
@@ -111,6 +120,7 @@ function followSession({ status, user, memberships }) {
     closeOrg();
     closeChat();
     clearAlerts();
+    closeAnnouncements();
     return;
   }
   socket.follow(memberships.map((m) => m.organization));

@@ -1,4 +1,5 @@
 /** The one place that maps server event types (docs/events.md) to feature state updates. */
+import * as announcements from './features/announcements/state.js';
 import { loadMe } from './features/auth/state.js';
 import * as chat from './features/chat/state.js';
 import { notifyMessage } from './features/chat/notify.js';
@@ -55,6 +56,12 @@ const handlers = {
   },
   'ding.confirmed': ({ data }) => ding.dingConfirmed(data),
   'ding.attempt': ({ data }) => ding.dingAttempt(data),
+  // Announcements: personal events name their organisation in the data; admins' ones carry `org`.
+  'announcement.published': ({ data }) => announcements.published(data.orgId, data),
+  'announcement.read': ({ data }) => announcements.readByMe(data),
+  'announcement.pinned': ({ data }) => announcements.pinnedChanged(data),
+  'announcement.updated': ({ org, data }) => announcements.updated(org, data),
+  'announcement.stats': ({ org, data }) => announcements.statsChanged(org, data),
 };
 
 function messageChanged({ org, data }) {
@@ -63,12 +70,14 @@ function messageChanged({ org, data }) {
 }
 
 /**
- * Chat and DING events are not in an organisation's log: after every (re)connection, the
- * conversations are fetched afresh and the open one is synced from its cursor, and the unconfirmed
- * DINGs (the banners) and the DING page in view are fetched afresh (docs/events.md).
+ * Chat, DING and announcement events are not in an organisation's log: after every
+ * (re)connection, the conversations are fetched afresh and the open one is synced from its
+ * cursor, and the unconfirmed DINGs (the banners), the DING page and the announcements in view
+ * are fetched afresh (docs/events.md).
  */
 export async function caughtUp() {
   ding.resyncDings();
+  announcements.resyncAnnouncements();
   await chat.loadConversations();
   await thread.syncThread();
 }

@@ -1,12 +1,13 @@
 /**
- * The header: organisation switcher, one's join requests, sections (with the chat's unread count and
- * the unconfirmed DINGs), the DING banners,
+ * The header: organisation switcher, one's join requests, sections (with the chat's unread count,
+ * the unconfirmed DINGs and the unread announcements), the DING banners,
  * connection state, language, sign-out.
  */
 import { h } from './core/dom.js';
 import { button, select } from './core/forms.js';
 import { errorText, LOCALES, locale, setLocale, t } from './core/i18n.js';
 import { currentPath, navigate } from './core/router.js';
+import { announcementBadge } from './features/announcements/badge.js';
 import { saveLocale, session, signOut } from './features/auth/state.js';
 import { chat } from './features/chat/state.js';
 import { dingBadge, dingBanners } from './features/ding/banner.js';
@@ -36,7 +37,7 @@ function ownRequests() {
   return notices.length ? h('div', { class: 'shell-requests', role: 'status', 'aria-label': t('shell.requests'), 'data-testid': 'own-requests' }, notices) : '';
 }
 
-function sections(orgId, chatBadge, dingCount) {
+function sections(orgId, chatBadge, dingCount, announcementCount) {
   const path = currentPath();
   const base = `/org/${orgId}`;
   const link = (suffix, label, testId, active, ...extra) => h('a', {
@@ -44,10 +45,12 @@ function sections(orgId, chatBadge, dingCount) {
   }, label, extra);
   const inChat = path === `${base}/chat` || path.startsWith(`${base}/chat/`);
   const inDing = path === `${base}/ding` || path.startsWith(`${base}/ding/`);
+  const inAnnouncements = path === `${base}/announcements` || path.startsWith(`${base}/announcements/`);
   return h('nav', { class: 'shell-nav', 'aria-label': t('shell.sections') },
-    link('', t('nav.directory'), 'nav-directory', !inChat && !inDing && !/\/(invites|import|settings)$/.test(path)),
+    link('', t('nav.directory'), 'nav-directory', !inChat && !inDing && !inAnnouncements && !/\/(invites|import|settings)$/.test(path)),
     link('/chat', t('nav.chat'), 'nav-chat', inChat, chatBadge),
     link('/ding', t('nav.ding'), 'nav-ding', inDing, dingCount),
+    link('/announcements', t('nav.announcements'), 'nav-announcements', inAnnouncements, announcementCount),
     isAdmin(orgId) && [
       link('/invites', t('nav.invites'), 'nav-invites', path === `${base}/invites`),
       link('/import', t('nav.import'), 'nav-import', path === `${base}/import`),
@@ -86,6 +89,7 @@ export function mountShell(header, connection) {
   const indicator = h('span', { class: 'shell-conn', role: 'status', 'data-testid': 'connection' });
   const unread = chatBadge();
   const unconfirmed = dingBadge(currentOrgId);
+  const unreadAnnouncements = announcementBadge(currentOrgId);
   const banners = dingBanners();
   const showConnection = () => {
     const { state } = connection.get();
@@ -99,7 +103,7 @@ export function mountShell(header, connection) {
     showConnection();
     header.replaceChildren(
       h('a', { class: 'shell-brand', href: '#/' }, h('img', { class: 'shell-logo', src: '/icons/icon.svg', alt: '' }), t('app.name')),
-      ...(signedIn ? [orgSwitcher(orgId), ownRequests(), orgId ? sections(orgId, unread, unconfirmed) : ''] : []),
+      ...(signedIn ? [orgSwitcher(orgId), ownRequests(), orgId ? sections(orgId, unread, unconfirmed, unreadAnnouncements) : ''] : []),
       h('div', { class: 'shell-tools' },
         signedIn && indicator,
         languageSwitch(),

@@ -25,6 +25,7 @@ public struct TackServerParts: Sendable {
     let jobs: JobScheduler
     let ding: DingService
     let mail: MailService
+    let announcements: AnnouncementService
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -70,7 +71,8 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
                            publicURL: configuration.publicURL, mentionDelay: configuration.mentionEmailDelay, logger: logger)
     let chat = ChatService(
         transactor: transactor, clock: clock, files: FileStore(root: configuration.resolvedAttachmentsDirectory),
-        limits: .init(groupMembers: configuration.groupMaxMembers, attachmentBytes: configuration.maxAttachmentBytes), logger: logger,
+        limits: .init(groupMembers: configuration.groupMaxMembers, attachmentBytes: configuration.maxAttachmentBytes,
+                      receiptInterval: configuration.receiptInterval), logger: logger,
         mentioned: { db, outbox, org, conversation, seq, users in
             try await mail.mentioned(db, outbox, orgID: org, conversationID: conversation, seq: seq, users: users)
         })
@@ -86,14 +88,22 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     }
     let notifiers = Notifiers(providers: [.app: InAppNotifier(hub: hub), .sms: gateway(.sms), .call: gateway(.call), .email: mail.notifier])
     let ding = DingService(transactor: transactor, clock: clock, jobs: jobs.queue, notifiers: notifiers, logger: logger)
-    for handler in ding.jobHandlers + mail.jobHandlers { jobs.register(handler) }
+    let announcementNotifier = AnnouncementNotifier(database: database, hub: hub, logger: logger)
+    let announcements = AnnouncementService(
+        transactor: transactor, clock: clock, jobs: jobs.queue, files: FileStore(root: configuration.resolvedAttachmentsDirectory), ding: ding,
+        notifier: announcementNotifier, attachmentBytes: configuration.maxAttachmentBytes,
+        published: { db, outbox, org, announcement, recipients in
+            try await mail.announced(db, outbox, orgID: org, announcement: announcement.id, recipients: recipients)
+        })
+    for handler in ding.jobHandlers + mail.jobHandlers + announcements.jobHandlers { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))
     services.append(chat.receipts)
+    services.append(announcementNotifier)
     if configuration.runJobs { services.append(jobs) }
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs, ding: ding,
-                           mail: mail, migrator: migrator, services: services)
+                           mail: mail, announcements: announcements, migrator: migrator, services: services)
 }
 
 /// Builds the HTTP application: the OpenAPI handlers behind the platform middleware, the web
@@ -121,7 +131,8 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
     let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations, chat: parts.chat,
-                             ding: parts.ding, mail: parts.mail, gatewaySecret: configuration.gatewaySecret, database: parts.database, prometheus: Observability.registry,
+                             ding: parts.ding, mail: parts.mail, announcements: parts.announcements, gatewaySecret: configuration.gatewaySecret,
+                             database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
     try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))
 

@@ -33,6 +33,8 @@ public struct TackConfiguration: Sendable {
     public var directoryCacheBytes = 64 << 20
     /// Messages queued for one WebSocket before its client counts as too slow (closed with 4008).
     public var socketQueueLimit = 1024
+    /// How long read receipts are gathered before the senders hear of them (tests lengthen it).
+    public var receiptInterval: Duration = .milliseconds(250)
     /// Whether this node runs due jobs (`TACK_RUN_JOBS=0` turns it off, e.g. for a node that only
     /// answers requests; tests run jobs by hand).
     public var runJobs = true

@@ -46,7 +46,7 @@ final class GatewaySimulator: Sendable {
             switch simulator.plan.withLock({ $0.isEmpty ? Answer.status(202) : $0.removeFirst() }) {
             case .status(let code): return Response(status: .init(code: code))
             case .hang:
-                try? await Task.sleep(for: .seconds(3))
+                try? await Task.sleep(for: .seconds(8))
                 return Response(status: .gatewayTimeout)
             }
         }
@@ -300,7 +300,7 @@ struct DingTests {
     @Test("gateway failures: 5xx and timeouts are retried, 4xx fails; every attempt is recorded", arguments: [Engine.sqlite])
     func gatewayFailures(engine: Engine) async throws {
         try await GatewaySimulator.run { gateway, url in
-            let (clock, time, configure) = Self.manual(url, timeout: 0.5)
+            let (clock, time, configure) = Self.manual(url, timeout: 2)  // a hang is 8 s: a timeout however busy the machine
             try await withAPI(engine, clock: clock, configure: configure) { api in
                 let f = try await DingFixture.make(api)
                 gateway.answer(.status(503), .hang, .status(202), .status(400))

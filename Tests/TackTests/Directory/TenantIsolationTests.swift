@@ -54,6 +54,9 @@ struct TenantIsolationTests {
             _ = try await api.call(.put, "/api/v1/orgs/\(a.id)/mail-settings", as: ann,
                                    json: API.body(["host": "127.0.0.1", "port": 25, "security": "none", "fromAddress": "secret@example.com",
                                                    "fromName": "Secret sender"]))
+            let announcement = try await api.call(.post, "/api/v1/orgs/\(a.id)/announcements", as: ann,
+                                                  json: API.body(["title": "Secret announcement", "body": "<p>Secret</p>", "wholeOrganization": true,
+                                                                  "requireConfirmation": true])).json["id"].string!
             // Bob is the owner of organisation B: the strongest outsider.
             let bob = try await api.signUp("Bob")
             _ = try await api.createOrg(bob, name: "B")
@@ -61,7 +64,8 @@ struct TenantIsolationTests {
 
             let ids = ["orgId": a.id, "departmentId": department, "memberId": amyMember,
                        "invitationId": invitation["id"].string!, "requestId": request, "conversationId": group,
-                       "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment, "dingId": ding]
+                       "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment, "dingId": ding,
+                       "announcementId": announcement]
             let bodies: [String: String] = [
                 "updateOrganization": API.body(["name": "Pwned"]),
                 "createDepartment": API.body(["name": "Pwned", "parentId": a.rootDepartmentID]),
@@ -82,9 +86,12 @@ struct TenantIsolationTests {
                 "setDingPolicy": API.body(["callFallbackSms": false, "callsPer8Minutes": 0, "callsPerDay": 0]),
                 "setMailSettings": API.body(["host": "evil.example", "port": 25, "security": "none", "fromAddress": "pwned@example.com"]),
                 "setEmailPreferences": API.body(["dings": false, "mentions": false, "announcements": false]),
+                "createAnnouncement": API.body(["title": "Pwned", "body": "Pwned", "wholeOrganization": true]),
+                "updateAnnouncement": API.body(["title": "Pwned", "body": "Pwned", "wholeOrganization": true]),
+                "uploadAnnouncementAttachment": "pwned",
             ]
             let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
-                           "uploadAttachment": "?name=pwned.txt"]
+                           "uploadAttachment": "?name=pwned.txt", "uploadAnnouncementAttachment": "?name=pwned.txt"]
             var checked: Set<String> = []
             for op in try Self.specOperations() where !Self.notOrganisationScoped.contains(op.id) {
                 var path = op.path
@@ -94,7 +101,7 @@ struct TenantIsolationTests {
                 let body = bodies[op.id]
                 let reply = switch op.id {
                 case "importMembers": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "text/csv"])
-                case "uploadAttachment": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "application/octet-stream"])
+                case "uploadAttachment", "uploadAnnouncementAttachment": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "application/octet-stream"])
                 default: try await api.call(method, path, as: bob, json: body ?? (method == .get || method == .delete ? nil : "{}"))
                 }
                 #expect(reply.status == .notFound, "\(op.id) \(path) → \(reply.status.code) \(reply.text)")

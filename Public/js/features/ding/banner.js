@@ -38,7 +38,11 @@ function bannerView(ding) {
         h('strong', { 'data-testid': 'ding-banner-sender' }, ding.sender.name),
         ' ', h('time', { datetime: ding.sentAt ?? ding.createdAt }, formatTime(ding.sentAt ?? ding.createdAt)),
         memberships().length > 1 && h('span', { class: 'ding-banner-org' }, orgName(ding.orgId))),
-      h('p', { class: 'ding-banner-text', 'data-testid': 'ding-banner-text' }, ding.text),
+      // A DING about an announcement opens it.
+      h('p', { class: 'ding-banner-text', 'data-testid': 'ding-banner-text' }, ding.announcementId
+        ? h('a', { href: `#/org/${ding.orgId}/announcements/${ding.announcementId}`, 'data-testid': 'ding-banner-announcement' },
+          t('announcements.fromAnnouncement'), ': ', ding.text)
+        : ding.text),
       error),
     confirm);
 }

@@ -159,12 +159,7 @@ extension APIHandler {
 
     func downloadAttachment(_ input: Operations.DownloadAttachment.Input) async throws -> Operations.DownloadAttachment.Output {
         let (attachment, data) = try await chat.download(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.attachmentId, "attachmentId"))
-        let headers = RequestScope.current.responseHeaders
-        // Images show inline; anything else is a download, never rendered by the browser.
-        let disposition = attachment.isImage ? "inline" : "attachment"
-        headers.set(.contentDisposition, "\(disposition); filename=\"\(Self.asciiFallback(attachment.name))\"; filename*=UTF-8''\(Self.percentEncoded(attachment.name))")
-        headers.set(.contentSecurityPolicy, "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
-        headers.set(.cacheControl, "private, max-age=86400")
+        Self.setDownloadHeaders(name: attachment.name, inline: attachment.isImage)
         let body = HTTPBody(data)
         let content: Operations.DownloadAttachment.Output.Ok.Body = switch attachment.contentType {
         case "image/png": .png(body)
@@ -183,6 +178,16 @@ extension APIHandler {
         return .ok(.init(body: .json(.init(items: hits.map { message, name in
             .init(conversationId: message.conversationID.string, conversationName: name, message: message.api(viewer: identity.userID))
         }))))
+    }
+
+    /// The headers of a stored file's download: images show inline, anything else is a
+    /// download, never rendered by the browser; a sandboxing CSP either way.
+    static func setDownloadHeaders(name: String, inline: Bool) {
+        let headers = RequestScope.current.responseHeaders
+        let disposition = inline ? "inline" : "attachment"
+        headers.set(.contentDisposition, "\(disposition); filename=\"\(asciiFallback(name))\"; filename*=UTF-8''\(percentEncoded(name))")
+        headers.set(.contentSecurityPolicy, "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
+        headers.set(.cacheControl, "private, max-age=86400")
     }
 
     /// A file name safe inside a quoted header parameter.

@@ -13,6 +13,8 @@ final class ChatService: Sendable {
         var groupCeiling = 10_000
         var attachmentBytes = 20 << 20
         var recallWindow: TimeInterval = 24 * 3600
+        /// How long read receipts are gathered before senders hear of them.
+        var receiptInterval: Duration = .milliseconds(250)
     }
 
     let transactor: Transactor
@@ -34,7 +36,7 @@ final class ChatService: Sendable {
         self.clock = clock
         self.files = files
         self.limits = limits
-        receipts = ReceiptNotifier(database: transactor.database, hub: transactor.hub, logger: logger)
+        receipts = ReceiptNotifier(database: transactor.database, hub: transactor.hub, logger: logger, interval: limits.receiptInterval)
         sends = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, job in
             try await ChatService.send(db, outbox, job, store: ChatStore(), mentioned: mentioned)
         }

@@ -17,6 +17,7 @@ extension DingView {
               channel: .init(rawValue: ding.channel.rawValue) ?? .app, scheduledAt: ding.scheduledAt, sentAt: ding.sentAt,
               cancelledAt: ding.cancelledAt, lastRemindedAt: ding.lastRemindedAt,
               source: ding.source.map { .init(conversationId: $0.conversationID.string, seq: $0.seq) },
+              announcementId: ding.announcementID?.string,
               recipientCount: ding.recipientCount, confirmedCount: ding.confirmedCount, createdAt: ding.createdAt,
               myConfirmedAt: myConfirmedAt, isRecipient: isRecipient,
               recipients: recipients?.map { recipient, attempts in

@@ -29,6 +29,8 @@ struct Ding: Sendable, Equatable {
     var cancelledAt: Date?
     var lastRemindedAt: Date?
     var source: Source?
+    /// The announcement this DING reminds about (its unconfirmed or unread recipients).
+    var announcementID: Announcement.ID?
     var recipientCount: Int
     var confirmedCount: Int
     var createdAt: Date

@@ -50,16 +50,7 @@ struct DingService: Sendable {
         if new.channel != .app, let reason = notifiers.unavailableReason(new.channel) {
             throw AppError.invalid("channel", reason, code: "channel_unavailable")
         }
-        var scheduledAt: Date?
-        if let at = new.scheduledAt {
-            // To the minute.
-            let minute = Date(timeIntervalSince1970: (at.timeIntervalSince1970 / 60).rounded(.down) * 60)
-            guard minute > now else { throw AppError.invalid("scheduledAt", "Choose a time in the future.", code: "in_the_past") }
-            guard minute.timeIntervalSince(now) <= 366 * 86_400 else {
-                throw AppError.invalid("scheduledAt", "Choose a time within a year.", code: "too_far")
-            }
-            scheduledAt = minute
-        }
+        let scheduledAt = try new.scheduledAt?.scheduledMinute(after: now)
         let members = Array(Set(new.memberIDs))
         guard !members.isEmpty else { throw AppError.invalid("memberIds", "Choose at least one recipient.", code: "empty") }
         guard members.count <= Self.maxRecipients else {
@@ -90,15 +81,25 @@ struct DingService: Sendable {
                 if text.isEmpty { text = String((message.text ?? message.attachment?.name ?? "").prefix(Self.maxText)) }
             }
             guard !text.isEmpty else { throw AppError.invalid("text", "Say what the DING is about.", code: "empty") }
-            let ding = Ding(id: .random(), orgID: orgID, sender: PersonRef(userID: identity.userID, memberID: me.id, name: me.name),
-                            text: text, channel: new.channel, scheduledAt: scheduledAt, sentAt: nil, cancelledAt: nil, lastRemindedAt: nil,
-                            source: new.source, recipientCount: recipients.count, confirmedCount: 0, createdAt: now)
-            try await store.insert(db, ding, recipients: recipients)
-            try await jobs.enqueue(db, outbox, kind: Self.sendKind, payload: DingJob(dingID: ding.id, orgID: orgID),
-                                   due: scheduledAt ?? now, orgID: orgID, dedupeKey: "ding:\(ding.id.string):send")
-            return ding.id
+            return try await insert(db, outbox, orgID: orgID, sender: PersonRef(userID: identity.userID, memberID: me.id, name: me.name),
+                                    text: text, channel: new.channel, scheduledAt: scheduledAt, source: new.source, announcementID: nil,
+                                    recipients: recipients, now: now)
         }
         return try await view(identity, orgID, id)
+    }
+
+    /// Stores a DING and queues its `ding.send` job (now or at `scheduledAt`), in the caller's
+    /// transaction: the create path of every DING, whether from the DING page or from another
+    /// feature (an announcement's unconfirmed). The recipients are members of the organisation.
+    func insert(_ db: any SQLDatabase, _ outbox: Outbox, orgID: Organization.ID, sender: PersonRef, text: String, channel: DeliveryChannel,
+                scheduledAt: Date?, source: Ding.Source?, announcementID: Announcement.ID?, recipients: [User.ID], now: Date) async throws -> Ding.ID {
+        let ding = Ding(id: .random(), orgID: orgID, sender: sender, text: text, channel: channel, scheduledAt: scheduledAt, sentAt: nil,
+                        cancelledAt: nil, lastRemindedAt: nil, source: source, announcementID: announcementID, recipientCount: recipients.count,
+                        confirmedCount: 0, createdAt: now)
+        try await store.insert(db, ding, recipients: recipients)
+        try await jobs.enqueue(db, outbox, kind: Self.sendKind, payload: DingJob(dingID: ding.id, orgID: orgID),
+                               due: scheduledAt ?? now, orgID: orgID, dedupeKey: "ding:\(ding.id.string):send")
+        return ding.id
     }
 
     /// Cancels a scheduled DING that has not gone out.

@@ -5,7 +5,7 @@ import SQLKit
 struct DingStore: Sendable {
     private static let dingColumns = """
         d.id, d.org_id, d.sender_id, d.body, d.channel, d.scheduled_at, d.sent_at, d.cancelled_at, d.last_reminded_at,
-        d.source_conversation_id, d.source_seq, d.recipient_count, d.confirmed_count, d.created_at,
+        d.source_conversation_id, d.source_seq, d.source_announcement_id, d.recipient_count, d.confirmed_count, d.created_at,
         su.name AS sender_name, sm.id AS sender_member_id
         """
 
@@ -18,9 +18,9 @@ struct DingStore: Sendable {
     func insert(_ db: any SQLDatabase, _ ding: Ding, recipients: [User.ID]) async throws {
         try await db.insert(into: "dings")
             .columns("id", "org_id", "sender_id", "body", "channel", "scheduled_at", "source_conversation_id", "source_seq",
-                     "recipient_count", "confirmed_count", "created_at")
+                     "source_announcement_id", "recipient_count", "confirmed_count", "created_at")
             .values(SQLBind(ding.id), SQLBind(ding.orgID), SQLBind(ding.sender.userID), SQLBind(ding.text), SQLBind(ding.channel.rawValue),
-                    SQLBind(ding.scheduledAt), SQLBind(ding.source?.conversationID), SQLBind(ding.source?.seq),
+                    SQLBind(ding.scheduledAt), SQLBind(ding.source?.conversationID), SQLBind(ding.source?.seq), SQLBind(ding.announcementID),
                     SQLBind(recipients.count), SQLBind(0), SQLBind(ding.createdAt))
             .run()
         for chunk in recipients.chunked(500) {
@@ -208,6 +208,7 @@ struct DingStore: Sendable {
             cancelledAt: try row.decode(column: "cancelled_at", as: Date?.self),
             lastRemindedAt: try row.decode(column: "last_reminded_at", as: Date?.self),
             source: zip2(sourceConversation, sourceSeq).map { Ding.Source(conversationID: $0, seq: $1) },
+            announcementID: try row.decode(column: "source_announcement_id", as: Announcement.ID?.self),
             recipientCount: try row.decode(column: "recipient_count", as: Int.self),
             confirmedCount: try row.decode(column: "confirmed_count", as: Int.self),
             createdAt: try row.decode(column: "created_at", as: Date.self))

@@ -42,3 +42,10 @@ struct MentionMailJob: Sendable, Codable {
     var conversationID: Conversation.ID
     var seq: Int64
 }
+
+/// `mail.announcement`: e-mail an announcement to one recipient.
+struct AnnouncementMailJob: Sendable, Codable {
+    var orgID: Organization.ID
+    var userID: User.ID
+    var announcementID: Announcement.ID
+}

@@ -151,7 +151,20 @@ struct MailService: Sendable {
         }
     }
 
-    var jobHandlers: [any JobHandler] { [MentionMailHandler(service: self)] }
+    /// Called in the transaction that publishes an announcement: one e-mail job per recipient who
+    /// wants announcements by e-mail.
+    func announced(_ db: any SQLDatabase, _ outbox: Outbox, orgID: Organization.ID, announcement: Announcement.ID,
+                   recipients users: [User.ID]) async throws {
+        for user in try await recipients(db, orgID: orgID, users: users, kind: .announcements) {
+            try await jobs.enqueue(db, outbox, kind: Self.announcementKind,
+                                   payload: AnnouncementMailJob(orgID: orgID, userID: user, announcementID: announcement), orgID: orgID,
+                                   dedupeKey: "mail:announcement:\(announcement.string):\(user.string)")
+        }
+    }
+
+    static let announcementKind = "mail.announcement"
+
+    var jobHandlers: [any JobHandler] { [MentionMailHandler(service: self), AnnouncementMailHandler(service: self)] }
 }
 
 /// `mail.mention`: the mention is still unread — e-mail it, unless the person turned mention
@@ -179,13 +192,45 @@ struct MentionMailHandler: JobHandler {
                 text: "\(message.sender.name) mentioned you in \(place):\n\n\(message.text ?? message.attachment?.name ?? "")",
                 name: member.name, event: nil)
         }) else { return }
+        try await service.send(notification, run: run)
+    }
+}
+
+extension MailService {
+    /// Sends a job's e-mail: a temporary failure is retried with backoff, a permanent one fails the job.
+    func send(_ notification: OutgoingNotification, run: JobRun) async throws {
         do {
-            _ = try await service.notifier.deliver(notification)
+            _ = try await notifier.deliver(notification)
         } catch DeliveryError.temporary(let reason) where run.job.attempts < run.job.maxAttempts {
             throw JobRetry(delay: 60 * pow(2, Double(run.job.attempts - 1)), reason: reason)
         } catch DeliveryError.temporary(let reason), DeliveryError.permanent(let reason) {
             throw JobFailure(reason: reason)
         }
+    }
+}
+
+/// `mail.announcement`: an announcement to one recipient, unless it was cancelled or they turned
+/// announcement e-mails off meanwhile.
+struct AnnouncementMailHandler: JobHandler {
+    let service: MailService
+    var kind: String { MailService.announcementKind }
+
+    func run(_ run: JobRun) async throws {
+        let job = try run.payload(as: AnnouncementMailJob.self)
+        guard let notification = try await service.transactor.database.read({ db -> OutgoingNotification? in
+            guard try await service.recipients(db, orgID: job.orgID, users: [job.userID], kind: .announcements) == [job.userID],
+                  let member = try await service.directory.fetchMember(db, orgID: job.orgID, userID: job.userID),
+                  let announcement = try await AnnouncementStore().fetch(db, orgID: job.orgID, id: job.announcementID),
+                  announcement.publishedAt != nil, announcement.cancelledAt == nil
+            else { return nil }
+            let confirm = announcement.requiresConfirmation ? "\n\nPlease confirm in Tack that you have read it." : ""
+            return OutgoingNotification(
+                id: run.job.id.string, channel: .email, orgID: job.orgID, userID: job.userID, address: member.email,
+                subject: "Announcement: \(announcement.title)",
+                text: "\(announcement.author.name) announced:\n\n\(announcement.title)\n\n\(announcement.bodyText)\(confirm)",
+                name: member.name, event: nil)
+        }) else { return }
+        try await service.send(notification, run: run)
     }
 }
 

@@ -32,7 +32,9 @@ struct Migrator: Sendable {
     /// Applies what is missing and returns the versions applied.
     @discardableResult
     func migrate() async throws -> [Int] {
-        precondition(migrations.map(\.version) == Array(1...migrations.count), "migrations must be numbered 1, 2, 3…")
+        // Numbered in increasing order. A gap is allowed while two branches each add one (each
+        // version is applied when missing, so the lower one merged later still runs).
+        precondition(zip(migrations, migrations.dropFirst()).allSatisfy { $0.version < $1.version }, "migrations must be numbered in increasing order")
         let engine = database.engine
         try await database.write { db in
             try await db.raw(SQLQueryString(engine == .sqlite

@@ -15,6 +15,7 @@ struct APIHandler: APIProtocol {
     let chat: ChatService
     let ding: DingService
     let mail: MailService
+    let announcements: AnnouncementService
     /// Verifies the SMS/voice gateway's callbacks (nil: no gateway).
     let gatewaySecret: String?
     let database: Database

@@ -24,3 +24,14 @@ public final class ManualTime: Sendable {
     public var current: Date { value.withLock { $0 } }
     public func advance(by seconds: TimeInterval) { value.withLock { $0 += seconds } }
 }
+
+extension Date {
+    /// A time something is scheduled for, to the minute (seconds dropped): it must be in the
+    /// future and within a year of `now`, or 422 (`in_the_past`, `too_far`) on `field`.
+    func scheduledMinute(after now: Date, field: String = "scheduledAt") throws -> Date {
+        let minute = Date(timeIntervalSince1970: (timeIntervalSince1970 / 60).rounded(.down) * 60)
+        guard minute > now else { throw AppError.invalid(field, "Choose a time in the future.", code: "in_the_past") }
+        guard minute.timeIntervalSince(now) <= 366 * 86_400 else { throw AppError.invalid(field, "Choose a time within a year.", code: "too_far") }
+        return minute
+    }
+}
