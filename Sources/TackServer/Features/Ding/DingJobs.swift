@@ -24,13 +24,13 @@ struct DingSendHandler: JobHandler {
         // it was not cancelled meanwhile — and records what this read decided.
         struct Plan { var ding: Ding; var recipients: [User.ID]; var email: [User.ID]; var policy: DingPolicy }
         guard let plan = try await service.transactor.database.read({ db -> Plan? in
-            guard let ding = try await store.fetch(db, orgID: job.orgID, id: job.dingID), ding.sentAt == nil, ding.cancelledAt == nil else {
-                return nil  // sent already, cancelled, or the organisation is gone
-            }
+            guard let (ding, policy, hasMail) = try await store.fetchForSend(db, orgID: job.orgID, id: job.dingID),
+                  ding.sentAt == nil, ding.cancelledAt == nil
+            else { return nil }  // sent already, cancelled, or the organisation is gone
             let recipients = try await store.fetchUnconfirmed(db, dingID: ding.id)
             return Plan(ding: ding, recipients: recipients,
-                        email: try await service.mail(db, orgID: ding.orgID, users: recipients, kind: .dings),
-                        policy: try await store.fetchPolicy(db, orgID: ding.orgID))
+                        email: hasMail ? try await service.mail(db, orgID: ding.orgID, users: recipients, kind: .dings) : [],
+                        policy: policy)
         }) else { return }
         var sent = plan.ding
         sent.sentAt = run.now

@@ -36,6 +36,20 @@ struct DingStore: Sendable {
             """).first().map(Self.ding)
     }
 
+    /// What sending a DING needs, in one query: the DING, its organisation's policy, and whether
+    /// the organisation has an SMTP server.
+    func fetchForSend(_ db: any SQLDatabase, orgID: Organization.ID, id: Ding.ID) async throws -> (Ding, DingPolicy, hasMail: Bool)? {
+        guard let row = try await db.raw("""
+            SELECT \(unsafeRaw: Self.dingColumns), p.org_id AS policy_org, p.sms_after_minutes, p.call_after_minutes, p.call_fallback_sms,
+                p.calls_per_8_minutes, p.calls_per_day,
+                EXISTS (SELECT 1 FROM mail_settings ms WHERE ms.org_id = d.org_id) AS has_mail
+            \(Self.fromDings(orgID)) LEFT JOIN ding_policies p ON p.org_id = d.org_id
+            WHERE d.id = \(bind: id) AND d.org_id = \(bind: orgID)
+            """).first() else { return nil }
+        let policy = try row.decode(column: "policy_org", as: Organization.ID?.self) == nil ? DingPolicy.standard : try Self.policy(row)
+        return (try Self.ding(row), policy, try row.decode(column: "has_mail", as: Bool.self))
+    }
+
     /// DINGs a person sent, newest first.
     func fetchSent(_ db: any SQLDatabase, orgID: Organization.ID, sender: User.ID, limit: Int) async throws -> [Ding] {
         try await db.raw("""
@@ -178,11 +192,15 @@ struct DingStore: Sendable {
             SELECT sms_after_minutes, call_after_minutes, call_fallback_sms, calls_per_8_minutes, calls_per_day
             FROM ding_policies WHERE org_id = \(bind: orgID)
             """).first() else { return .standard }
-        return DingPolicy(smsAfterMinutes: try row.decode(column: "sms_after_minutes", as: Int?.self),
-                          callAfterMinutes: try row.decode(column: "call_after_minutes", as: Int?.self),
-                          callFallbackSMS: try row.decode(column: "call_fallback_sms", as: Bool.self),
-                          callsPer8Minutes: try row.decode(column: "calls_per_8_minutes", as: Int.self),
-                          callsPerDay: try row.decode(column: "calls_per_day", as: Int.self))
+        return try Self.policy(row)
+    }
+
+    private static func policy(_ row: any SQLRow) throws -> DingPolicy {
+        DingPolicy(smsAfterMinutes: try row.decode(column: "sms_after_minutes", as: Int?.self),
+                   callAfterMinutes: try row.decode(column: "call_after_minutes", as: Int?.self),
+                   callFallbackSMS: try row.decode(column: "call_fallback_sms", as: Bool.self),
+                   callsPer8Minutes: try row.decode(column: "calls_per_8_minutes", as: Int.self),
+                   callsPerDay: try row.decode(column: "calls_per_day", as: Int.self))
     }
 
     func savePolicy(_ db: any SQLDatabase, orgID: Organization.ID, _ p: DingPolicy, now: Date) async throws {
