@@ -168,20 +168,32 @@ final class JobScheduler: Service, Sendable {
         }
     }
 
-    /// Claims and runs every job that is due now, batch after batch; returns how many ran.
+    /// Claims and runs every job that is due now; returns how many ran. Up to `batch` jobs run at
+    /// once, and more are claimed whenever half of them finished — a slow job does not hold the
+    /// next ones back.
     @discardableResult
     func runDue() async throws -> Int {
-        var total = 0
-        while true {
-            let now = clock.now()
-            let jobs = try await database.write { db in
-                try await store.claim(db, now: now, limit: options.batch, lease: options.lease, worker: worker)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var total = 0, running = 0
+            var exhausted = false
+            while true {
+                // Claim when half the room is free — or when everything finished, since finished
+                // jobs may have added jobs that are due now.
+                if running == 0 || (!exhausted && running <= options.batch / 2) {
+                    let now = clock.now()
+                    let room = options.batch - running
+                    let jobs = try await database.write { db in
+                        try await store.claim(db, now: now, limit: room, lease: options.lease, worker: worker)
+                    }
+                    exhausted = jobs.count < room
+                    if jobs.isEmpty, running == 0 { return total }
+                    for job in jobs { group.addTask { await self.execute(job, now: now) } }
+                    running += jobs.count
+                    total += jobs.count
+                }
+                try await group.next()
+                running -= 1
             }
-            if jobs.isEmpty { return total }
-            await withTaskGroup(of: Void.self) { group in
-                for job in jobs { group.addTask { await self.execute(job, now: now) } }
-            }
-            total += jobs.count
         }
     }
 
