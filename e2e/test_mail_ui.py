@@ -81,7 +81,7 @@ def test_admin_sets_up_smtp_and_members_choose_what_they_get(new_context):
     form.get_by_test_id("mail-fromName").fill("Tack Office")
     form.get_by_test_id("mail-save").click()
     expect(form.get_by_test_id("mail-error-username")).to_have_text(INSECURE_AUTH)
-    expect(form.get_by_test_id("mail-username")).to_have_attribute("aria-invalid", "")
+    expect(form.get_by_test_id("mail-username")).to_have_attribute("aria-invalid", "true")
     expect(form.get_by_test_id("form-error")).to_be_visible()
     assert mail_settings(ann_page.context, org_id)["configured"] is False
 

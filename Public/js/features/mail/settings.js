@@ -46,7 +46,8 @@ function showProblems(fields, problems) {
     const message = problems[name];
     problem.textContent = message ?? '';
     problem.hidden = !message;
-    input.toggleAttribute('aria-invalid', Boolean(message));
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
   }
 }
 
