@@ -73,16 +73,16 @@ def test_admin_sets_up_smtp_and_members_choose_what_they_get(new_context):
     security.select_option("none")
     expect(port).to_have_value(str(smtp_port))
 
-    # A username without TLS: the server refuses, and says so beside the username.
+    # A username without TLS: the server refuses, and says so beside the encryption.
     form.get_by_test_id("mail-host").fill("127.0.0.1")
     form.get_by_test_id("mail-username").fill("office")
     form.get_by_test_id("mail-password").fill(password)
     form.get_by_test_id("mail-fromAddress").fill("office@example.test")
     form.get_by_test_id("mail-fromName").fill("Tack Office")
     form.get_by_test_id("mail-save").click()
-    expect(form.get_by_test_id("mail-error-username")).to_have_text(INSECURE_AUTH)
-    expect(form.get_by_test_id("mail-username")).to_have_attribute("aria-invalid", "true")
-    expect(form.get_by_test_id("form-error")).to_be_visible()
+    expect(form.get_by_test_id("mail-error-security")).to_have_text(INSECURE_AUTH)
+    expect(security).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_test_id("form-error")).to_have_text("Correct the marked fields and save again.")
     assert mail_settings(ann_page.context, org_id)["configured"] is False
 
     # With STARTTLS it is saved (the typed port stays).

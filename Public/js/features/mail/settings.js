@@ -5,7 +5,7 @@
  * beside the fields they name.
  */
 import { h } from '../../core/dom.js';
-import { attempt, button, checkbox, errorLine, field, form, select } from '../../core/forms.js';
+import { attempt, button, errorLine, field, form, select } from '../../core/forms.js';
 import { errorText, formatDateTime, t } from '../../core/i18n.js';
 import { settingsTabs } from '../orgs/tabs.js';
 import { DEFAULT_PORTS, deleteMailSettings, fetchMailSettings, saveMailSettings, sendTestMail } from './state.js';
@@ -13,11 +13,11 @@ import { DEFAULT_PORTS, deleteMailSettings, fetchMailSettings, saveMailSettings,
 const SECURITIES = Object.keys(DEFAULT_PORTS);
 const FIELDS = ['host', 'port', 'security', 'username', 'password', 'fromAddress', 'fromName'];
 /** Problems that are about one field although the server sends no `errors` list for them. */
-const FIELD_OF_CODE = { insecure_auth: 'username' };
+const FIELD_OF_CODE = { insecure_auth: 'security' };
 
 /** A problem's text for one field: a translated code when there is one, else the server's words. */
 function fieldMessage(problem, fieldProblem) {
-  const known = [`error.${problem.code}`, `invalid.${fieldProblem?.code}`].find((key) => t(key) !== key);
+  const known = [`error.${problem.code}`, `invalid.${fieldProblem?.code ?? problem.code}`].find((key) => t(key) !== key);
   return known ? t(known) : fieldProblem?.message ?? errorText(problem);
 }
 
@@ -70,15 +70,13 @@ function settingsForm(orgId, settings, show) {
     },
   }, SECURITIES.map((s) => [s, t(`mail.security.${s}`)]), chosenSecurity);
   const text = (name, attrs = {}) => h('input', { name, value: configured ? settings[name] ?? '' : '', 'data-testid': `mail-${name}`, ...attrs });
-  // Never prefilled: the server does not return it. Empty keeps the stored one.
+  // Never prefilled: the server does not return it. Empty keeps the stored one (an empty username
+  // drops it).
   const password = h('input', {
     type: 'password', name: 'password', autocomplete: 'new-password', 'data-testid': 'mail-password',
     placeholder: settings.passwordSet ? t('mail.passwordStored') : null,
   });
-  const stored = settings.passwordSet && [
-    h('span', { class: 'mail-hint', 'data-testid': 'mail-password-stored' }, t('mail.passwordStoredNote')),
-    checkbox(t('mail.forgetPassword'), { name: 'forgetPassword', 'data-testid': 'mail-password-forget' }),
-  ];
+  const stored = settings.passwordSet && h('span', { class: 'mail-hint', 'data-testid': 'mail-password-stored' }, t('mail.passwordStoredNote'));
   const fields = {
     host: problemField(t('mail.host'), text('host', { required: true, autocomplete: 'off', placeholder: 'smtp.example.com' }), 'host'),
     security: problemField(t('mail.security'), security, 'security'),
@@ -103,7 +101,6 @@ function settingsForm(orgId, settings, show) {
       fromName: values.fromName,
     };
     if (values.password) input.password = values.password;
-    else if (values.forgetPassword) input.password = '';
     try {
       show(await saveMailSettings(orgId, input), 'saved');
     } catch (failure) {
