@@ -29,6 +29,13 @@ def mail_settings(context, org_id):
     return got.json()
 
 
+def email_provider(context, org_id):
+    """The e-mail provider as the DING policy reports it: `{ channel, available, reason? }`."""
+    policy = api(context, "GET", f"/api/v1/orgs/{org_id}/ding-policy")
+    assert policy.ok, policy.text()
+    return next(p for p in policy.json()["providers"] if p["channel"] == "email")
+
+
 def email_preferences(context, org_id):
     got = api(context, "GET", f"/api/v1/orgs/{org_id}/me/email-preferences")
     assert got.ok, got.text()
@@ -51,8 +58,10 @@ def test_admin_sets_up_smtp_and_members_choose_what_they_get(new_context):
 
     # Without a server the DING policy says e-mail is unavailable, and links to where it is set up.
     ann_page.get_by_test_id("nav-settings").click()
+    reason = email_provider(ann_page.context, org_id)["reason"]
     provider = ann_page.get_by_test_id("ding-policy").get_by_test_id("ding-provider-email")
     expect(provider).to_have_attribute("data-available", "false")
+    expect(provider.get_by_test_id("ding-provider-status")).to_have_text(f"Unavailable: {reason}")
     provider.get_by_test_id("ding-provider-email-setup").click()
     expect(ann_page).to_have_url(re.compile(rf"#/org/{org_id}/settings/mail$"))
     expect(ann_page.get_by_test_id("nav-settings")).to_have_attribute("aria-current", "page")
@@ -119,7 +128,9 @@ def test_admin_sets_up_smtp_and_members_choose_what_they_get(new_context):
 
     # Nothing listens on the port: the test e-mail fails, in the server's words.
     ann_page.get_by_test_id("mail-test").click()
-    expect(ann_page.get_by_test_id("mail-test-error")).to_contain_text("The test e-mail was not sent.", timeout=30_000)
+    test_error = ann_page.get_by_test_id("mail-test-error")
+    expect(test_error).to_contain_text("The test e-mail was not sent. The server said: ", timeout=30_000)
+    expect(test_error).to_contain_text(f"127.0.0.1:{smtp_port}")
     expect(ann_page.get_by_test_id("mail-test-result")).to_be_hidden()
     expect(ann_page.get_by_test_id("mail-test")).to_be_enabled()
 
