@@ -42,8 +42,10 @@ def email_preferences(context, org_id):
     return got.json()
 
 
-def open_own_profile(page):
-    """One's own profile in the organisation in view, through one's name in the header."""
+def open_own_profile(page, org_id):
+    """One's own profile in the organisation, through one's name in the header."""
+    page.goto(f"/#/org/{org_id}")
+    expect(page.get_by_test_id("list-title")).to_be_visible()
     page.get_by_test_id("current-user").click()
     expect(page.get_by_test_id("email-preferences")).to_be_visible()
     return page.get_by_test_id("email-preferences")
@@ -141,7 +143,7 @@ def test_admin_sets_up_smtp_and_members_choose_what_they_get(new_context):
     expect(provider).to_have_text("E-mail — Available")
 
     # Bob turns off e-mail for mentions on his own profile; it stays off.
-    prefs = open_own_profile(bob_page)
+    prefs = open_own_profile(bob_page, org_id)
     expect(prefs.get_by_test_id("email-preferences-address")).to_contain_text(bob.login)
     expect(prefs.get_by_test_id("email-preferences-unavailable")).to_have_count(0)
     expect(prefs.get_by_test_id("email-preferences-no-address")).to_have_count(0)
@@ -169,7 +171,7 @@ def test_admin_sets_up_smtp_and_members_choose_what_they_get(new_context):
     expect(ann_page.get_by_test_id("mail-status")).to_have_attribute("data-configured", "false")
     expect(ann_page.get_by_test_id("mail-password-stored")).to_have_count(0)
     assert mail_settings(ann_page.context, org_id)["configured"] is False
-    prefs = open_own_profile(bob_page)
+    prefs = open_own_profile(bob_page, org_id)
     expect(prefs.get_by_test_id("email-preferences-unavailable")).to_be_visible()
     expect(prefs.get_by_test_id("email-pref-mentions")).not_to_be_checked()
 
@@ -185,12 +187,10 @@ def test_a_member_without_an_email_address_is_told_so(new_context):
     expect(cat_page.get_by_test_id("welcome-page")).to_be_visible()
     accepted = api(cat_page.context, "POST", f"/api/v1/invitations/{invitation.json()['code']}/accept")
     assert accepted.ok, accepted.text()
-    cat_page.goto(f"/#/org/{org_id}")
     # Loaded afresh, so the app knows the membership.
     cat_page.reload()
-    expect(cat_page.get_by_test_id("list-title")).to_be_visible()
 
-    prefs = open_own_profile(cat_page)
+    prefs = open_own_profile(cat_page, org_id)
     expect(prefs.get_by_test_id("email-preferences-no-address")).to_be_visible()
     expect(prefs.get_by_test_id("email-preferences-address")).to_have_count(0)
     expect(prefs.get_by_test_id("email-preferences-unavailable")).to_be_visible()
