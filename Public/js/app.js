@@ -20,6 +20,7 @@ import { importView } from './features/import/view.js';
 import { joinView } from './features/invites/join.js';
 import { rememberedJoin } from './features/invites/join-state.js';
 import { invitesView } from './features/invites/views.js';
+import { mailSettingsView } from './features/mail/settings.js';
 import { defaultOrgId, isAdmin, membership, rememberOrg } from './features/orgs/state.js';
 import { settingsView, welcomeView } from './features/orgs/views.js';
 import { currentOrgId, mountShell } from './shell.js';
@@ -76,6 +77,7 @@ const routes = [
   { path: '/org/:orgId/invites', view: orgPage(invitesView, { admin: true }) },
   { path: '/org/:orgId/import', view: orgPage(importView, { admin: true }) },
   { path: '/org/:orgId/settings', view: orgPage(settingsView, { admin: true }) },
+  { path: '/org/:orgId/settings/mail', view: orgPage(mailSettingsView, { admin: true }) },
 ];
 
 function homePath() {

@@ -1,7 +1,8 @@
 /**
  * The header: organisation switcher, one's join requests, sections (with the chat's unread count,
  * the unconfirmed DINGs and the unread announcements), the DING banners,
- * connection state, language, sign-out.
+ * connection state, language, one's name (linking to one's own profile in the organisation in
+ * view), sign-out.
  */
 import { h } from './core/dom.js';
 import { button, select } from './core/forms.js';
@@ -12,7 +13,7 @@ import { saveLocale, session, signOut } from './features/auth/state.js';
 import { chat } from './features/chat/state.js';
 import { dingBadge, dingBanners } from './features/ding/banner.js';
 import { ownRequestNotices } from './features/invites/requests.js';
-import { isAdmin, memberships } from './features/orgs/state.js';
+import { isAdmin, membership, memberships } from './features/orgs/state.js';
 
 const NEW_ORG = 'new';
 
@@ -46,15 +47,16 @@ function sections(orgId, chatBadge, dingCount, announcementCount) {
   const inChat = path === `${base}/chat` || path.startsWith(`${base}/chat/`);
   const inDing = path === `${base}/ding` || path.startsWith(`${base}/ding/`);
   const inAnnouncements = path === `${base}/announcements` || path.startsWith(`${base}/announcements/`);
+  const inSettings = path === `${base}/settings` || path.startsWith(`${base}/settings/`);
   return h('nav', { class: 'shell-nav', 'aria-label': t('shell.sections') },
-    link('', t('nav.directory'), 'nav-directory', !inChat && !inDing && !inAnnouncements && !/\/(invites|import|settings)$/.test(path)),
+    link('', t('nav.directory'), 'nav-directory', !inChat && !inDing && !inAnnouncements && !inSettings && !/\/(invites|import)$/.test(path)),
     link('/chat', t('nav.chat'), 'nav-chat', inChat, chatBadge),
     link('/ding', t('nav.ding'), 'nav-ding', inDing, dingCount),
     link('/announcements', t('nav.announcements'), 'nav-announcements', inAnnouncements, announcementCount),
     isAdmin(orgId) && [
       link('/invites', t('nav.invites'), 'nav-invites', path === `${base}/invites`),
       link('/import', t('nav.import'), 'nav-import', path === `${base}/import`),
-      link('/settings', t('nav.settings'), 'nav-settings', path === `${base}/settings`),
+      link('/settings', t('nav.settings'), 'nav-settings', inSettings),
     ]);
 }
 
@@ -68,6 +70,14 @@ function chatBadge() {
     badge.setAttribute('aria-label', t('chat.unreadMessages', { count: unread }));
   });
   return badge;
+}
+
+/** One's name; in an organisation, a link to one's own profile there (and e-mail preferences). */
+function currentUser(user, orgId) {
+  const memberId = orgId && membership(orgId)?.member.id;
+  return memberId
+    ? h('a', { class: 'shell-user', href: `#/org/${orgId}/member/${memberId}`, title: t('shell.myProfile'), 'data-testid': 'current-user' }, user.name)
+    : h('span', { class: 'shell-user', 'data-testid': 'current-user' }, user.name);
 }
 
 function languageSwitch() {
@@ -107,7 +117,7 @@ export function mountShell(header, connection) {
       h('div', { class: 'shell-tools' },
         signedIn && indicator,
         languageSwitch(),
-        signedIn && h('span', { class: 'shell-user', 'data-testid': 'current-user' }, user.name),
+        signedIn && currentUser(user, orgId),
         signedIn && button(t('auth.signout'), {
           class: 'btn shell-signout',
           'data-testid': 'signout',

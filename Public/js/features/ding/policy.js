@@ -1,7 +1,8 @@
 /**
  * The organisation's DING escalation policy (owners and admins): SMS and then a call after so many
  * minutes unconfirmed (or never), an unanswered call followed by an SMS, call limits per
- * recipient; and which delivery providers this installation has, said plainly.
+ * recipient; and which delivery providers this installation has, said plainly (e-mail, when off,
+ * with a link to the page that turns it on).
  */
 import { h } from '../../core/dom.js';
 import { checkbox, field, form } from '../../core/forms.js';
@@ -9,12 +10,19 @@ import { errorText, t } from '../../core/i18n.js';
 import { channelName, problemText } from './format.js';
 import { fetchPolicy, savePolicy } from './state.js';
 
-function providersView(providers) {
+/** An unavailable e-mail provider links to the page where admins set up the SMTP server. */
+function setUpLink(orgId, provider) {
+  if (provider.available || provider.channel !== 'email') return '';
+  return [' ', h('a', { class: 'ding-provider-setup', href: `#/org/${orgId}/settings/mail`, 'data-testid': 'ding-provider-email-setup' }, t('ding.policy.setUpEmail'))];
+}
+
+function providersView(orgId, providers) {
   return h('ul', { class: 'ding-providers', 'data-testid': 'ding-providers' }, providers.map((p) => h('li', {
     class: 'ding-provider', 'data-available': String(p.available), 'data-testid': `ding-provider-${p.channel}`,
   },
   h('strong', {}, channelName(p.channel)), ' — ',
-  p.available ? t('ding.available') : t('ding.unavailable', { reason: p.reason ?? '' }))));
+  h('span', { 'data-testid': 'ding-provider-status' }, p.available ? t('ding.available') : t('ding.unavailable', { reason: p.reason ?? '' })),
+  setUpLink(orgId, p))));
 }
 
 /** "After [N] minutes", with a checkbox that turns the step off (never). */
@@ -62,7 +70,7 @@ export function dingPolicyCard(orgId) {
   fetchPolicy(orgId).then(
     (policy) => body.replaceChildren(
       h('h3', {}, t('ding.policy.providers')),
-      providersView(policy.providers),
+      providersView(orgId, policy.providers),
       h('p', { class: 'ding-note' }, t('ding.policy.lead')),
       policyForm(orgId, policy, saved),
       saved),

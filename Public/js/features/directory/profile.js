@@ -1,10 +1,14 @@
-/** A member's profile; admins change role, capabilities and departments, members their title. */
+/**
+ * A member's profile; admins change role, capabilities and departments, members their title. On
+ * one's own profile, also what one gets by e-mail from this organisation.
+ */
 import { h } from '../../core/dom.js';
 import { attempt, button, checkbox, errorLine, field, form, select } from '../../core/forms.js';
 import { errorText, formatDateTime, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
 import { watch } from '../../core/store.js';
 import { session } from '../auth/state.js';
+import { emailPreferencesCard } from '../mail/preferences.js';
 import { isAdmin, membership } from '../orgs/state.js';
 import { avatar, badges, flattenTree } from './parts.js';
 import { directory, openProfile, removeFromOrganization, updateMember } from './state.js';
@@ -93,8 +97,10 @@ export function profileView(orgId, memberId) {
   openProfile(memberId);
   const body = h('div', { class: 'profile-body' });
   const saved = h('p', { class: 'profile-saved', role: 'status', 'data-testid': 'profile-saved', hidden: true }, t('common.saved'));
+  const own = membership(orgId)?.member.id === memberId;
   const el = h('article', { class: 'dir-main profile', 'data-testid': 'member-profile' },
-    h('a', { class: 'profile-back', href: `#/org/${orgId}`, 'data-testid': 'profile-back' }, t('profile.back')), body, saved);
+    h('a', { class: 'profile-back', href: `#/org/${orgId}`, 'data-testid': 'profile-back' }, t('profile.back')), body, saved,
+    own && emailPreferencesCard(orgId));
   const unsubscribe = watch(directory, (s) => [s.profile, s.profileError, s.departments], ([member, error, departments]) => {
     if (error) return body.replaceChildren(h('p', { class: 'profile-missing', 'data-testid': 'profile-error' }, errorText(error)));
     if (!member) return body.replaceChildren(h('p', {}, t('common.loading')));

@@ -8,6 +8,7 @@ import { session } from '../auth/state.js';
 import { dingPolicyCard } from '../ding/policy.js';
 import { ownRequestNotices } from '../invites/requests.js';
 import { createOrganization, membership, memberships, updateOrganizationSettings } from './state.js';
+import { settingsTabs } from './tabs.js';
 
 const kindOptions = () => [['company', t('orgKind.company')], ['school', t('orgKind.school')]];
 
@@ -56,6 +57,7 @@ export function settingsView(root, { orgId }) {
   const saved = h('p', { class: 'orgs-saved', role: 'status', 'data-testid': 'settings-saved', hidden: true }, t('common.saved'));
   root.append(h('section', { class: 'orgs', 'data-testid': 'settings-page' },
     h('h1', { class: 'orgs-title' }, t('orgs.settings.title')),
+    settingsTabs(orgId, 'general'),
     h('div', { class: 'orgs-card' },
       form({ class: 'orgs-form', 'data-testid': 'org-settings-form' }, [
         field(t('orgs.name'), h('input', { name: 'name', value: organization.name, required: true, 'data-testid': 'org-name' })),
