@@ -32,6 +32,25 @@ final class RecordingHandler: JobHandler {
     func count(_ name: String) -> Int { runs.withLock { $0[name] ?? 0 } }
 }
 
+/// A batch handler that records, per payload, the commits that included it.
+final class RecordingBatchHandler: BatchJobHandler {
+    let kind = "test.batch"
+    let runs = Mutex<[String: Int]>([:])
+    let batches = Mutex<[Int]>([])
+    /// Each batch fails once (before committing) while this is set.
+    let failFirst = Mutex<Bool>(false)
+
+    func run(batch: JobBatch) async throws {
+        if failFirst.withLock({ f in defer { f = false }; return f }) { throw JobRetry(delay: 60, reason: "told to fail") }
+        let names = batch.payloads(as: RecordingHandler.Payload.self)
+        try await batch.commit { _, _, owned in
+            #expect(owned == Set(batch.jobs.map(\.id)))
+        }
+        batches.withLock { $0.append(batch.jobs.count) }
+        runs.withLock { for (_, p) in names { $0[p.name, default: 0] += 1 } }
+    }
+}
+
 @Suite("Job scheduler")
 struct JobSchedulerTests {
     func enqueue(_ parts: TackServerParts, _ name: String, due: Date? = nil, dedupeKey: String? = nil, maxAttempts: Int = 8,
@@ -172,6 +191,34 @@ struct JobSchedulerTests {
             #expect(ranA + ranB == 300)
             #expect(handler.count == 300)
             #expect(handler.runs.withLock { $0.values.allSatisfy { $0 == 1 } })
+        }
+    }
+
+    @Test("a batch handler runs due jobs together, each exactly once across two schedulers; a failed batch is retried whole",
+          arguments: Engine.all)
+    func batches(engine: Engine) async throws {
+        let (clock, time) = WallClock.manual()
+        try await withParts(engine, clock: clock) { parts, _ in
+            let handler = RecordingBatchHandler()
+            let other = JobScheduler(transactor: Transactor(database: parts.database, hub: parts.hub, clock: clock), clock: clock,
+                                     options: .init(batch: 64, singleNode: false), ready: parts.migrator.migrated, logger: Logger(label: "test"))
+            parts.jobs.register(handler)
+            other.register(handler)
+            for i in 0..<300 { _ = try await enqueue(parts, "job \(i)", kind: "test.batch") }
+            async let a = parts.jobs.runDue()
+            async let b = other.runDue()
+            let (ranA, ranB) = try await (a, b)
+            #expect(ranA + ranB == 300)
+            #expect(handler.runs.withLock { $0.count == 300 && $0.values.allSatisfy { $0 == 1 } })
+            #expect(handler.batches.withLock { $0.allSatisfy { $0 <= 32 } && $0.contains { $0 > 1 } }, "together, at most 32 at a time")
+
+            handler.failFirst.withLock { $0 = true }
+            for i in 0..<5 { _ = try await enqueue(parts, "again \(i)", kind: "test.batch") }
+            #expect(try await parts.jobs.runDue() == 5)
+            #expect(handler.runs.withLock { $0.keys.filter { $0.hasPrefix("again") }.isEmpty }, "the failed batch committed nothing")
+            time.advance(by: 60)
+            #expect(try await parts.jobs.runDue() == 5)
+            #expect(handler.runs.withLock { $0.filter { $0.key.hasPrefix("again") }.values.allSatisfy { $0 == 1 } && $0.count == 305 })
         }
     }
 

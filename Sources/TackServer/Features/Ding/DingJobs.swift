@@ -10,60 +10,75 @@ extension DingService {
 }
 
 /// `ding.send`: a DING goes out — in-app to every recipient in the job's own transaction, a
-/// `ding.notify` job per recipient for SMS or a call if chosen, and the escalation steps of the
-/// organisation's policy scheduled.
-struct DingSendHandler: JobHandler {
+/// `ding.notify` job per recipient for SMS or a call if chosen (and for e-mail to those who want
+/// DINGs by e-mail), and the escalation steps of the organisation's policy scheduled.
+///
+/// DINGs due together go out together: one read for all of them (side by side with other
+/// batches), then one transaction that marks the jobs done and the DINGs sent — which also checks
+/// none was cancelled meanwhile — and records every in-app attempt with one insert.
+struct DingSendHandler: BatchJobHandler {
     let service: DingService
     var kind: String { DingService.sendKind }
 
-    func run(_ run: JobRun) async throws {
-        let job = try run.payload(as: DingJob.self)
+    func run(batch: JobBatch) async throws {
         let store = service.store
-        // Read first, outside the shared commit (reads run side by side; the commit's statements
-        // one after another): the transaction then only marks the DING sent — which also checks
-        // it was not cancelled meanwhile — and records what this read decided.
-        struct Plan { var ding: Ding; var recipients: [User.ID]; var email: [User.ID]; var policy: DingPolicy }
-        guard let plan = try await service.transactor.database.read({ db -> Plan? in
-            guard let (ding, policy, hasMail) = try await store.fetchForSend(db, orgID: job.orgID, id: job.dingID),
-                  ding.sentAt == nil, ding.cancelledAt == nil
-            else { return nil }  // sent already, cancelled, or the organisation is gone
-            let recipients = try await store.fetchUnconfirmed(db, dingID: ding.id)
-            return Plan(ding: ding, recipients: recipients,
-                        email: hasMail ? try await service.mail(db, orgID: ding.orgID, users: recipients, kind: .dings) : [],
-                        policy: policy)
-        }) else { return }
-        var sent = plan.ding
-        sent.sentAt = run.now
-        let ding = sent
-        let received = try EventJSON.encode(DingView(ding: ding, myConfirmedAt: nil, isRecipient: true, recipients: nil).api)
-        // In-app now, in this transaction: the attempts are recorded and the events go out once it
-        // commits — one job for the whole DING, however many recipients it has.
-        let attempts = plan.recipients.map {
-            DeliveryAttempt(id: .random(), dingID: ding.id, userID: $0, channel: .app, reason: .initial, status: .delivered, detail: nil,
-                            createdAt: run.now, updatedAt: run.now)
+        let jobs = batch.payloads(as: DingJob.self)
+        struct Plan { var ding: Ding; var job: Job.ID; var recipients: [User.ID]; var email: [User.ID]; var policy: DingPolicy }
+        let plans = try await service.transactor.database.read { db -> [Plan] in
+            let found = try await store.fetchForSend(db, ids: jobs.map(\.1.dingID))
+            let byID = Dictionary(found.map { ($0.ding.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let recipients = try await store.fetchUnconfirmed(db, dingIDs: found.map(\.ding.id))
+            var plans: [Plan] = []
+            for (job, payload) in jobs {
+                // Sent already, cancelled, or the organisation is gone (or the job names another's DING).
+                guard let (ding, policy, hasMail) = byID[payload.dingID], ding.orgID == payload.orgID,
+                      ding.sentAt == nil, ding.cancelledAt == nil
+                else { continue }
+                let users = recipients[ding.id] ?? []
+                plans.append(Plan(ding: ding, job: job.id, recipients: users,
+                                  email: hasMail ? try await service.mail(db, orgID: ding.orgID, users: users, kind: .dings) : [],
+                                  policy: policy))
+            }
+            return plans
         }
-        let attemptEvents = try attempts.map { try EventJSON.encode($0.api(dingID: ding.id)) }
-        try await run.commit { db, outbox in
-            guard try await store.markSent(db, id: ding.id, at: run.now) else { return }
-            try await store.insertAttempts(db, attempts)
-            for (attempt, event) in zip(attempts, attemptEvents) {
-                service.inApp.deliver(.personal(attempt.userID, type: DingEvent.received, data: received), after: outbox)
-                outbox.add(.personal(ding.sender.userID, type: DingEvent.attempt, data: event))
+        let now = batch.now
+        // In-app now, in the commit: the attempts are recorded and the events go out once it commits.
+        struct Prepared { var plan: Plan; var received: String; var attempts: [(DeliveryAttempt, String)] }
+        let prepared = try plans.map { plan -> Prepared in
+            var ding = plan.ding
+            ding.sentAt = now
+            let attempts = plan.recipients.map {
+                DeliveryAttempt(id: .random(), dingID: ding.id, userID: $0, channel: .app, reason: .initial, status: .delivered, detail: nil,
+                                createdAt: now, updatedAt: now)
             }
-            // SMS or a call if the sender chose one; e-mail for those who want DINGs by e-mail
-            // (each recorded as an attempt like the rest).
-            var notify: [(User.ID, DeliveryChannel)] = plan.email.map { ($0, .email) }
-            if ding.channel != .app { notify += plan.recipients.map { ($0, ding.channel) } }
-            for (user, channel) in notify {
-                try await service.enqueueNotify(db, outbox, ding, user: user, channel: channel, reason: .initial,
-                                                dedupeKey: "ding:\(ding.id.string):\(user.string):\(channel.rawValue):initial")
-            }
-            for (channel, minutes) in [(DeliveryChannel.sms, plan.policy.smsAfterMinutes), (.call, plan.policy.callAfterMinutes)] {
-                guard let minutes, channel > ding.channel else { continue }
-                try await service.jobs.enqueue(db, outbox, kind: DingService.escalateKind,
-                                               payload: EscalateJob(dingID: ding.id, orgID: ding.orgID, channel: channel),
-                                               due: run.now.addingTimeInterval(Double(minutes) * 60), orgID: ding.orgID,
-                                               dedupeKey: "ding:\(ding.id.string):escalate:\(channel.rawValue)")
+            return Prepared(plan: Plan(ding: ding, job: plan.job, recipients: plan.recipients, email: plan.email, policy: plan.policy),
+                            received: try EventJSON.encode(DingView(ding: ding, myConfirmedAt: nil, isRecipient: true, recipients: nil).api),
+                            attempts: try attempts.map { ($0, try EventJSON.encode($0.api(dingID: ding.id))) })
+        }
+        try await batch.commit { db, outbox, owned in
+            let mine = prepared.filter { owned.contains($0.plan.job) }
+            let sent = try await store.markSent(db, ids: mine.map(\.plan.ding.id), at: now)
+            let going = mine.filter { sent.contains($0.plan.ding.id) }
+            try await store.insertAttempts(db, going.flatMap { $0.attempts.map(\.0) })
+            for item in going {
+                let ding = item.plan.ding
+                for (attempt, event) in item.attempts {
+                    service.inApp.deliver(.personal(attempt.userID, type: DingEvent.received, data: item.received), after: outbox)
+                    outbox.add(.personal(ding.sender.userID, type: DingEvent.attempt, data: event))
+                }
+                var notify: [(User.ID, DeliveryChannel)] = item.plan.email.map { ($0, .email) }
+                if ding.channel != .app { notify += item.plan.recipients.map { ($0, ding.channel) } }
+                for (user, channel) in notify {
+                    try await service.enqueueNotify(db, outbox, ding, user: user, channel: channel, reason: .initial,
+                                                    dedupeKey: "ding:\(ding.id.string):\(user.string):\(channel.rawValue):initial")
+                }
+                for (channel, minutes) in [(DeliveryChannel.sms, item.plan.policy.smsAfterMinutes), (.call, item.plan.policy.callAfterMinutes)] {
+                    guard let minutes, channel > ding.channel else { continue }
+                    try await service.jobs.enqueue(db, outbox, kind: DingService.escalateKind,
+                                                   payload: EscalateJob(dingID: ding.id, orgID: ding.orgID, channel: channel),
+                                                   due: now.addingTimeInterval(Double(minutes) * 60), orgID: ding.orgID,
+                                                   dedupeKey: "ding:\(ding.id.string):escalate:\(channel.rawValue)")
+                }
             }
         }
     }

@@ -36,18 +36,53 @@ struct DingStore: Sendable {
             """).first().map(Self.ding)
     }
 
-    /// What sending a DING needs, in one query: the DING, its organisation's policy, and whether
+    /// What sending DINGs needs, in one query: each DING, its organisation's policy, and whether
     /// the organisation has an SMTP server.
-    func fetchForSend(_ db: any SQLDatabase, orgID: Organization.ID, id: Ding.ID) async throws -> (Ding, DingPolicy, hasMail: Bool)? {
-        guard let row = try await db.raw("""
-            SELECT \(unsafeRaw: Self.dingColumns), p.org_id AS policy_org, p.sms_after_minutes, p.call_after_minutes, p.call_fallback_sms,
-                p.calls_per_8_minutes, p.calls_per_day,
-                EXISTS (SELECT 1 FROM mail_settings ms WHERE ms.org_id = d.org_id) AS has_mail
-            \(Self.fromDings(orgID)) LEFT JOIN ding_policies p ON p.org_id = d.org_id
-            WHERE d.id = \(bind: id) AND d.org_id = \(bind: orgID)
-            """).first() else { return nil }
-        let policy = try row.decode(column: "policy_org", as: Organization.ID?.self) == nil ? DingPolicy.standard : try Self.policy(row)
-        return (try Self.ding(row), policy, try row.decode(column: "has_mail", as: Bool.self))
+    func fetchForSend(_ db: any SQLDatabase, ids: [Ding.ID]) async throws -> [(ding: Ding, policy: DingPolicy, hasMail: Bool)] {
+        var result: [(Ding, DingPolicy, Bool)] = []
+        for chunk in ids.chunked(500) {
+            let rows = try await db.raw("""
+                SELECT \(unsafeRaw: Self.dingColumns), p.org_id AS policy_org, p.sms_after_minutes, p.call_after_minutes, p.call_fallback_sms,
+                    p.calls_per_8_minutes, p.calls_per_day,
+                    EXISTS (SELECT 1 FROM mail_settings ms WHERE ms.org_id = d.org_id) AS has_mail
+                FROM dings d JOIN users su ON su.id = d.sender_id LEFT JOIN members sm ON sm.org_id = d.org_id AND sm.user_id = d.sender_id
+                LEFT JOIN ding_policies p ON p.org_id = d.org_id
+                WHERE d.id IN \(SQLBind.group(Array(chunk)))
+                """).all()
+            for row in rows {
+                let policy = try row.decode(column: "policy_org", as: Organization.ID?.self) == nil ? DingPolicy.standard : try Self.policy(row)
+                result.append((try Self.ding(row), policy, try row.decode(column: "has_mail", as: Bool.self)))
+            }
+        }
+        return result
+    }
+
+    /// The recipients of several DINGs who have not confirmed, by DING.
+    func fetchUnconfirmed(_ db: any SQLDatabase, dingIDs: [Ding.ID]) async throws -> [Ding.ID: [User.ID]] {
+        var result: [Ding.ID: [User.ID]] = [:]
+        for chunk in dingIDs.chunked(500) {
+            let rows = try await db.raw("""
+                SELECT ding_id, user_id FROM ding_recipients WHERE ding_id IN \(SQLBind.group(Array(chunk))) AND confirmed_at IS NULL
+                ORDER BY ding_id, user_id
+                """).all()
+            for row in rows {
+                result[try row.decode(column: "ding_id", as: Ding.ID.self), default: []].append(try row.decode(column: "user_id", as: User.ID.self))
+            }
+        }
+        return result
+    }
+
+    /// Marks DINGs sent that were neither sent nor cancelled yet; returns those.
+    func markSent(_ db: any SQLDatabase, ids: [Ding.ID], at now: Date) async throws -> Set<Ding.ID> {
+        var sent: Set<Ding.ID> = []
+        for chunk in ids.chunked(500) {
+            let rows = try await db.raw("""
+                UPDATE dings SET sent_at = \(bind: now)
+                WHERE id IN \(SQLBind.group(Array(chunk))) AND sent_at IS NULL AND cancelled_at IS NULL RETURNING id
+                """).all()
+            for row in rows { sent.insert(try row.decode(column: "id", as: Ding.ID.self)) }
+        }
+        return sent
     }
 
     /// DINGs a person sent, newest first.

@@ -75,6 +75,21 @@ struct JobStore: Sendable {
         try await finish(db, job, state: .done, error: nil, now: now)
     }
 
+    /// Marks done the jobs (of one claim) whose claim is still this run's; returns their ids.
+    func completeAll(_ db: any SQLDatabase, _ jobs: [Job], now: Date) async throws -> Set<Job.ID> {
+        guard let token = jobs.first?.claimToken else { return [] }
+        precondition(jobs.allSatisfy { $0.claimToken == token }, "a batch is one claim")
+        var done: Set<Job.ID> = []
+        for chunk in jobs.chunked(500) {
+            let rows = try await db.raw("""
+                UPDATE jobs SET state = 'done', finished_at = \(bind: now), last_error = NULL, claim_token = NULL, lease_until = NULL
+                WHERE id IN \(SQLBind.group(chunk.map(\.id))) AND claim_token = \(bind: token) RETURNING id
+                """).all()
+            for row in rows { done.insert(try row.decode(column: "id", as: Job.ID.self)) }
+        }
+        return done
+    }
+
     /// Marks a claimed job failed for good.
     func fail(_ db: any SQLDatabase, _ job: Job, error: String, now: Date) async throws {
         try await finish(db, job, state: .failed, error: error, now: now)

@@ -213,12 +213,23 @@ private final class SMTPSession: Sendable {
                 }
                 .connect(host: host, port: port).get()
         } catch {
-            throw SMTPError(kind: .connect, message: "Could not connect to \(host):\(port): \(error)")
+            throw SMTPError(kind: .connect, message: "Could not connect to \(host):\(port): \(Self.reason(error)).")
         }
         return SMTPSession(channel: channel, replies: replies, timeout: timeout)
     }
 
     func close() { channel.close(promise: nil) }
+
+    /// Why a connection failed, in a few words (not NIO's nested error values).
+    static func reason(_ error: any Error) -> String {
+        if let failure = error as? NIOConnectionError {
+            if let first = failure.connectionErrors.first { return reason(first.error) }
+            if failure.dnsAError != nil || failure.dnsAAAAError != nil { return "the host name was not found" }
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        if let channel = error as? ChannelError, case .connectTimeout = channel { return "no answer in time" }
+        return "\(error)"
+    }
 
     /// The next reply, which must have one of `expected` codes.
     @discardableResult
