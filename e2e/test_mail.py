@@ -205,30 +205,30 @@ def test_a_ding_arrives_by_email_over_implicit_tls_with_auth_login(server, smtp,
                                 {"dings": False, "mentions": True, "announcements": True}, ned["token"])
     assert status == 200 and prefs == {"dings": False, "mentions": True, "announcements": True, "available": True, "address": ned["email"]}
 
-    events = websocket(f"ws://127.0.0.1:{server.port}/api/v1/events", additional_headers={"Authorization": "Bearer " + owner["token"]})
-    assert json.loads(events.recv(timeout=10))["type"] == "hello"
-    events.send(json.dumps({"type": "resume", "cursors": {}}))
-    status, ding = server.call("POST", f"/api/v1/orgs/{org_id}/dings",
-                               {"memberIds": [mia["member"], ned["member"]], "text": "请确认：明天 8 点全员会议", "channel": "app"},
-                               owner["token"], headers={"Idempotency-Key": uuid.uuid4().hex})
-    assert status == 201, ding
-    got = sink.next(server)
-    assert got["login"] == USER and auth.used[-1] == "LOGIN"
-    assert got["rcpt_tos"] == [mia["email"]]
-    message = got["message"]
-    assert message["Subject"] == "DING from Olga Owner"
-    assert message["To"].addresses[0].display_name == "Mia 米娅"
-    assert message["Auto-Submitted"] == "auto-generated"
-    text = body_text(message)
-    assert "Olga Owner: 请确认：明天 8 点全员会议" in text and "https://tack.example.test/" in text
+    with websocket(f"ws://127.0.0.1:{server.port}/api/v1/events",
+                   additional_headers={"Authorization": "Bearer " + owner["token"]}) as events:
+        assert json.loads(events.recv(timeout=10))["type"] == "hello"
+        events.send(json.dumps({"type": "resume", "cursors": {}}))
+        status, ding = server.call("POST", f"/api/v1/orgs/{org_id}/dings",
+                                   {"memberIds": [mia["member"], ned["member"]], "text": "请确认：明天 8 点全员会议", "channel": "app"},
+                                   owner["token"], headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert status == 201, ding
+        got = sink.next(server)
+        assert got["login"] == USER and auth.used[-1] == "LOGIN"
+        assert got["rcpt_tos"] == [mia["email"]]
+        message = got["message"]
+        assert message["Subject"] == "DING from Olga Owner"
+        assert message["To"].addresses[0].display_name == "Mia 米娅"
+        assert message["Auto-Submitted"] == "auto-generated"
+        text = body_text(message)
+        assert "Olga Owner: 请确认：明天 8 点全员会议" in text and "https://tack.example.test/" in text
 
-    # The sender sees the e-mail attempt and its outcome, live and beside the in-app one.
-    while True:
-        event = json.loads(events.recv(timeout=30))
-        if event["type"] == "ding.attempt" and event["data"]["channel"] == "email" and event["data"]["status"] != "pending":
-            assert event["data"]["status"] == "delivered" and event["data"]["userId"] == mia["user"], event
-            break
-    events.close()
+        # The sender sees the e-mail attempt and its outcome, live and beside the in-app one.
+        while True:
+            event = json.loads(events.recv(timeout=30))
+            if event["type"] == "ding.attempt" and event["data"]["channel"] == "email" and event["data"]["status"] != "pending":
+                assert event["data"]["status"] == "delivered" and event["data"]["userId"] == mia["user"], event
+                break
     status, view = server.call("GET", f"/api/v1/orgs/{org_id}/dings/{ding['id']}", None, owner["token"])
     attempts = {r["person"]["name"]: {a["channel"]: a["status"] for a in r["attempts"]} for r in view["recipients"]}
     assert attempts["Mia 米娅"] == {"app": "delivered", "email": "delivered"}
