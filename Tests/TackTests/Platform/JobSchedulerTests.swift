@@ -222,6 +222,20 @@ struct JobSchedulerTests {
         }
     }
 
+    @Test("many jobs added at once (one statement per 500) each run once", arguments: Engine.all)
+    func enqueueMany(engine: Engine) async throws {
+        try await withParts(engine) { parts, _ in
+            let handler = RecordingHandler()
+            parts.jobs.register(handler)
+            try await parts.database.write { db in
+                try await parts.jobs.queue.enqueueMany(db, Outbox(), kind: "test.record",
+                                                       payloads: (0..<1200).map { RecordingHandler.Payload(name: "job \($0)") })
+            }
+            #expect(try await parts.jobs.runDue() == 1200)
+            #expect(handler.count == 1200 && handler.runs.withLock { $0.count == 1200 })
+        }
+    }
+
     @Test("the running scheduler wakes for a job added on its node and for one coming due", arguments: [Engine.sqlite])
     func serviceLoop(engine: Engine) async throws {
         try await withParts(engine) { parts, _ in

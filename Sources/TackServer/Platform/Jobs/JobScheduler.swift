@@ -123,6 +123,21 @@ struct JobQueue: Sendable {
         return id
     }
 
+    /// Adds one job per payload, with one statement per 500 (no dedupe keys: for work whose
+    /// cause happens once, e.g. an announcement's e-mails, queued by the transaction that sends it).
+    func enqueueMany<P: Encodable>(_ db: any SQLDatabase, _ outbox: Outbox, kind: String, payloads: [P], due: Date? = nil,
+                                   orgID: Organization.ID? = nil, maxAttempts: Int = 8) async throws {
+        guard !payloads.isEmpty else { return }
+        let now = clock.now()
+        let encoder = JSONEncoder.tack
+        let jobs = try payloads.map { payload in
+            JobStore.NewJob(kind: kind, orgID: orgID, payload: String(decoding: try encoder.encode(payload), as: UTF8.self), dueAt: due ?? now,
+                            dedupeKey: nil, maxAttempts: maxAttempts)
+        }
+        try await store.insertMany(db, jobs, now: now)
+        outbox.afterCommit(wake)
+    }
+
     func cancel(_ db: any SQLDatabase, dedupeKey: String) async throws {
         try await store.cancel(db, dedupeKey: dedupeKey, now: clock.now())
     }

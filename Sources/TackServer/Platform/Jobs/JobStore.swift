@@ -49,6 +49,20 @@ struct JobStore: Sendable {
         return id
     }
 
+    /// Inserts many jobs without dedupe keys, one statement per 500.
+    func insertMany(_ db: any SQLDatabase, _ jobs: [NewJob], now: Date) async throws {
+        for chunk in jobs.chunked(500) {
+            let insert = db.insert(into: "jobs")
+                .columns("id", "kind", "org_id", "payload", "dedupe_key", "state", "due_at", "attempts", "max_attempts", "created_at")
+            for job in chunk {
+                precondition(job.dedupeKey == nil, "insertMany does not deduplicate")
+                insert.values(SQLBind(Job.ID.random()), SQLBind(job.kind), SQLBind(job.orgID), SQLBind(job.payload), SQLBind(job.dedupeKey),
+                              SQLBind(Job.State.pending.rawValue), SQLBind(job.dueAt), SQLBind(0), SQLBind(job.maxAttempts), SQLBind(now))
+            }
+            try await insert.run()
+        }
+    }
+
     /// Claims up to `limit` jobs that are due (and runs whose lease expired: their worker died),
     /// oldest due first, for `lease` seconds.
     func claim(_ db: any SQLDatabase, now: Date, limit: Int, lease: TimeInterval, worker: String) async throws -> [Job] {
