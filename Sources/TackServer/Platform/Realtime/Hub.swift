@@ -20,6 +20,12 @@ public protocol Hub: Sendable {
     var sessionHashes: Set<String> { get }
     /// This node's open connections.
     var connections: [RealtimeConnection] { get }
+    /// Returns once events from other nodes arrive here (at once for a hub of one node).
+    func receiving() async
+}
+
+extension Hub {
+    public func receiving() async {}
 }
 
 /// Routes messages to this node's connections, indexed by person, organisation and session so a

@@ -55,6 +55,17 @@ final class PostgresHub: Hub, Service {
     var sessionHashes: Set<String> { local.sessionHashes }
     var connections: [RealtimeConnection] { local.connections }
 
+    /// Waits (at most 5 s) until this node listens for the other nodes' events: a socket greeted
+    /// before that could miss what they publish.
+    func receiving() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listening.wait() }
+            group.addTask { try? await Task.sleep(for: .seconds(5)) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     // MARK: Running
 
     func run() async throws {

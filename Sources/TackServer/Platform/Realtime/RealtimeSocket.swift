@@ -47,6 +47,8 @@ struct RealtimeSocket: Sendable {
 
     func run(identity: Identity, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let subscribed = try await Task { try await subscriptions(identity.userID) }.value
+        // "hello" promises the events of every node from now on.
+        await hub.receiving()
         let connection = RealtimeConnection(
             state: RealtimeSessionState(userID: identity.userID, sessionHash: identity.sessionHash, memberships: subscribed.organizations,
                                         limit: queueLimit)
