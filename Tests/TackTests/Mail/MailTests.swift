@@ -100,7 +100,7 @@ struct MailTests {
             #expect(initial["dings"].bool == true && initial["mentions"].bool == true && initial["announcements"].bool == true)
             #expect(initial["available"].bool == false && initial["address"].string == bob.login)
             func reachable(_ kind: EmailPreferences.Kind) async throws -> Set<User.ID> {
-                Set(try await api.parts.database.read { db in try await MailService.Recipients()(db, orgID: orgID, users: users, kind: kind) })
+                Set(try await api.parts.database.read { db in try await api.parts.mail.recipients(db, orgID: orgID, users: users, kind: kind) })
             }
             #expect(try await reachable(.dings).isEmpty, "no SMTP server: no e-mail")
             _ = try await api.call(.put, "/api/v1/orgs/\(org.id)/mail-settings", as: ann,

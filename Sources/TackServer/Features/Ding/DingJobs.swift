@@ -29,15 +29,20 @@ struct DingSendHandler: BatchJobHandler {
             let byID = Dictionary(found.map { ($0.ding.id, $0) }, uniquingKeysWith: { a, _ in a })
             let recipients = try await store.fetchUnconfirmed(db, dingIDs: found.map(\.ding.id))
             var plans: [Plan] = []
+            // Who wants DINGs by e-mail: one query per organisation with an SMTP server, not per DING.
+            var emailCandidates: [Organization.ID: Set<User.ID>] = [:]
             for (job, payload) in jobs {
                 // Sent already, cancelled, or the organisation is gone (or the job names another's DING).
                 guard let (ding, policy, hasMail) = byID[payload.dingID], ding.orgID == payload.orgID,
                       ding.sentAt == nil, ding.cancelledAt == nil
                 else { continue }
                 let users = recipients[ding.id] ?? []
-                plans.append(Plan(ding: ding, job: job.id, recipients: users,
-                                  email: hasMail ? try await service.mail(db, orgID: ding.orgID, users: users, kind: .dings) : [],
-                                  policy: policy))
+                if hasMail { emailCandidates[ding.orgID, default: []].formUnion(users) }
+                plans.append(Plan(ding: ding, job: job.id, recipients: users, email: hasMail ? users : [], policy: policy))
+            }
+            for (org, users) in emailCandidates {
+                let reachable = Set(try await service.mailStore.fetchReachable(db, orgID: org, users: Array(users), kind: .dings))
+                for i in plans.indices where plans[i].ding.orgID == org { plans[i].email = plans[i].email.filter(reachable.contains) }
             }
             return plans
         }

@@ -25,7 +25,7 @@ struct DingService: Sendable {
     let store = DingStore()
     let directory = DirectoryStore()
     let chat = ChatStore()
-    let mail = MailService.Recipients()
+    let mailStore = MailStore()
 
     private var database: Database { transactor.database }
     var inApp: InAppNotifier { InAppNotifier(hub: transactor.hub) }

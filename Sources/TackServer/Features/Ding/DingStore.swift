@@ -104,12 +104,6 @@ struct DingStore: Sendable {
             """).all().map { (try Self.ding($0), try $0.decode(column: "my_confirmed_at", as: Date?.self)) }
     }
 
-    func markSent(_ db: any SQLDatabase, id: Ding.ID, at now: Date) async throws -> Bool {
-        try await !db.raw("""
-            UPDATE dings SET sent_at = \(bind: now) WHERE id = \(bind: id) AND sent_at IS NULL AND cancelled_at IS NULL RETURNING id
-            """).all().isEmpty
-    }
-
     func markCancelled(_ db: any SQLDatabase, id: Ding.ID, at now: Date) async throws -> Bool {
         try await !db.raw("""
             UPDATE dings SET cancelled_at = \(bind: now) WHERE id = \(bind: id) AND sent_at IS NULL AND cancelled_at IS NULL RETURNING id

@@ -16,7 +16,7 @@ struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertib
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
         self.init(year: y, month: m, day: d)
-        guard let date = start(in: TimeZone(identifier: "UTC")!), LocalDate(date, in: TimeZone(identifier: "UTC")!) == self else { return nil }
+        guard let date = start(in: LocalDate.utc), LocalDate(date, in: LocalDate.utc) == self else { return nil }
     }
 
     /// The day `date` falls on in `zone`.
@@ -36,16 +36,18 @@ struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertib
 
     /// The day `days` later (earlier if negative).
     func adding(days: Int) -> LocalDate {
-        let utc = TimeZone(identifier: "UTC")!
-        return LocalDate(LocalDate.calendar(utc).date(byAdding: .day, value: days, to: start(in: utc)!)!, in: utc)
+        LocalDate(LocalDate.utcCalendar.date(byAdding: .day, value: days, to: start(in: LocalDate.utc)!)!, in: LocalDate.utc)
     }
 
     /// 1 = Monday … 7 = Sunday.
     var isoWeekday: Int {
-        let utc = TimeZone(identifier: "UTC")!
-        let weekday = LocalDate.calendar(utc).component(.weekday, from: start(in: utc)!)  // 1 = Sunday
+        let weekday = LocalDate.utcCalendar.component(.weekday, from: start(in: LocalDate.utc)!)  // 1 = Sunday
         return (weekday + 5) % 7 + 1
     }
+
+    /// Days as such are counted in UTC, where every day is 24 hours.
+    static let utc = TimeZone(identifier: "UTC")!
+    private static let utcCalendar = calendar(utc)
 
     static func calendar(_ zone: TimeZone) -> Calendar {
         var calendar = Calendar(identifier: .gregorian)

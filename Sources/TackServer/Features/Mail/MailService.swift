@@ -126,18 +126,12 @@ struct MailService: Sendable {
 
     // MARK: What gets e-mailed
 
-    /// Who gets e-mail of a kind (other features ask it inside their transactions).
-    struct Recipients: Sendable {
-        let store = MailStore()
-
-        /// Of `users`, those who get e-mail of `kind` in the organisation: it has an SMTP server,
-        /// they have an address and did not turn that kind off.
-        func callAsFunction(_ db: any SQLDatabase, orgID: Organization.ID, users: [User.ID], kind: EmailPreferences.Kind) async throws -> [User.ID] {
-            guard !users.isEmpty, try await store.hasSettings(db, orgID: orgID) else { return [] }
-            return try await store.fetchReachable(db, orgID: orgID, users: users, kind: kind)
-        }
+    /// Of `users`, those who get e-mail of `kind` in the organisation: it has an SMTP server, they
+    /// have an address and did not turn that kind off.
+    func recipients(_ db: any SQLDatabase, orgID: Organization.ID, users: [User.ID], kind: EmailPreferences.Kind) async throws -> [User.ID] {
+        guard !users.isEmpty, try await store.hasSettings(db, orgID: orgID) else { return [] }
+        return try await store.fetchReachable(db, orgID: orgID, users: users, kind: kind)
     }
-    let recipients = Recipients()
 
     /// Called in the transaction of a message that mentions `users`: each gets an e-mail if the
     /// mention is still unread `mentionDelay` later.

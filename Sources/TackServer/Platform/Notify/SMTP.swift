@@ -376,7 +376,7 @@ private final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let tls = error is NIOSSLError || "\(type(of: error))".contains("SSL") || "\(type(of: error))".contains("BoringSSL")
+        let tls = error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
         end(SMTPError(kind: tls ? .tls : .protocolError, message: "The connection to the SMTP server failed: \(error)"))
         context.close(promise: nil)
     }
