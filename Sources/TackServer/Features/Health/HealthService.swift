@@ -508,7 +508,8 @@ struct HealthService: Sendable {
             let person = try await subject(db, access, report, memberID: memberID, officerMayRead: true)
             let zone = try await store.fetchTimeZone(db, orgID: orgID)
             let today = LocalDate(now, in: zone)
-            let first = today.adding(days: -(days - 1))
+            // From the day the report was set up.
+            let first = max(today.adding(days: -(days - 1)), min(today, LocalDate(report.createdAt, in: zone)))
             let submissions = try await store.fetchSubmissions(db, reportID: reportID, orgID: orgID, userID: person.userID, from: first)
             let byDay = Dictionary(submissions.map { ($0.day, $0) }, uniquingKeysWith: { a, _ in a })
             let reportDays = Set(report.schedule(in: zone).reportDays(from: first, through: today)).union(byDay.keys)
@@ -576,13 +577,13 @@ struct HealthService: Sendable {
     // MARK: Photos
 
     func upload(_ identity: Identity, _ orgID: Organization.ID, bytes: [UInt8]) async throws -> HealthPhoto {
+        _ = try await database.read { db in try await directory.accessMember(db, identity, orgID) }
         guard !bytes.isEmpty else { throw AppError.invalid("body", "The photo is empty.", code: "empty") }
         guard bytes.count <= photoBytes else { throw BodyLimitExceeded(limit: photoBytes) }
         let type = ContentSniffer.sniff(bytes).contentType
         guard ["image/png", "image/jpeg", "image/webp"].contains(type) else {
             throw AppError(.unsupportedMediaType, "unsupported_media_type", "Send a PNG, JPEG or WebP photo.")
         }
-        _ = try await database.read { db in try await directory.accessMember(db, identity, orgID) }
         let sha = try files.write(bytes, namespace: "health-\(orgID.string)")
         let photo = HealthPhoto(id: .random(), orgID: orgID, uploaderID: identity.userID, subjectID: nil, reportID: nil, contentType: type,
                                 size: Int64(bytes.count), sha256: sha, createdAt: clock.now())
