@@ -414,4 +414,33 @@ struct HealthTests {
             #expect(try await f.api.call(.post, "\(f.base)/reports/\(report)/remind", as: f.ann).json["code"].string == "window_closed")
         }
     }
+
+    @Test("reports sent at once share transactions: each person's stored once, every revision recorded", arguments: Engine.all)
+    func concurrent(engine: Engine) async throws {
+        try await Self.run(engine) { f in
+            let report = try await f.create(HealthFixture.input(wholeOrganization: true)).json["id"].string!
+            let people = [f.ann, f.amy, f.bob, f.cat, f.dan, f.olga, f.pat]
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for (i, person) in people.enumerated() {
+                    for temp in [36.5, 36.5, 37.5 + Double(i) / 10] {
+                        group.addTask { try await f.submit(report, as: person, answers: HealthFixture.answers(temp: temp)).status }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .ok }, "\(statuses)")
+            let d = try await f.api.call(.get, "\(f.base)/reports/\(report)/dashboard", as: f.ann).json
+            #expect(d["totals"]["reported"].int == 7)
+            for person in people {
+                let history = try await f.api.call(.get, "\(f.base)/reports/\(report)/history", as: person).json
+                let revision = history["days"][0]["submission"]["revision"].int ?? 0
+                let recorded = try await f.api.parts.database.read { db in
+                    try await HealthStore().countRevisions(db, reportID: HealthReport.ID(string: report)!, day: LocalDate("2026-11-30")!,
+                                                          userID: User.ID(string: person.userID)!)
+                }
+                #expect((2...3).contains(revision), "36.5 then 37.x, or 37.x, 36.5, 37.x… (\(person.name): \(revision))")
+                #expect(recorded == revision, "\(person.name)")
+            }
+        }
+    }
 }
