@@ -27,6 +27,7 @@ struct HealthService: Sendable {
     let store = HealthStore()
     let directory = DirectoryStore()
     private let submits: GroupCommitter<SubmitJob, SubmitOutcome>
+    private let codes: GroupCommitter<CodeJob, HealthCardRecord>
 
     var database: Database { transactor.database }
 
@@ -40,6 +41,9 @@ struct HealthService: Sendable {
         self.logger = logger
         submits = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, jobs in
             try await HealthService.write(db, outbox, jobs, store: HealthStore())
+        }
+        codes = GroupCommitter(transactor: transactor, logger: logger) { db, _, job in
+            try await HealthService.assignCode(db, job, store: HealthStore())
         }
     }
 
@@ -472,14 +476,25 @@ struct HealthService: Sendable {
 
     /// Gives the card today's code if it has another day's.
     private func ensureCode(orgID: Organization.ID, reportID: HealthReport.ID, userID: User.ID, day: LocalDate) async throws -> HealthCardRecord {
-        try await transactor.run { db, _ in
-            var record = try await store.fetchCard(db, reportID: reportID, userID: userID) ?? .new
-            guard record.codeDay != day else { return record }
-            record.code = Self.newCode()
-            record.codeDay = day
-            try await store.saveCard(db, orgID: orgID, reportID: reportID, userID: userID, record, now: clock.now())
-            return record
-        }
+        // Everyone opens the app at 08:00: the day's first codes share transactions too.
+        try await codes.submit(CodeJob(orgID: orgID, reportID: reportID, userID: userID, day: day, now: clock.now()), sortKey: userID.string)
+    }
+
+    struct CodeJob: Sendable {
+        var orgID: Organization.ID
+        var reportID: HealthReport.ID
+        var userID: User.ID
+        var day: LocalDate
+        var now: Date
+    }
+
+    private static func assignCode(_ db: any SQLDatabase, _ job: CodeJob, store: HealthStore) async throws -> HealthCardRecord {
+        var record = try await store.fetchCard(db, reportID: job.reportID, userID: job.userID) ?? .new
+        guard record.codeDay != job.day else { return record }
+        record.code = newCode()
+        record.codeDay = job.day
+        try await store.saveCard(db, orgID: job.orgID, reportID: job.reportID, userID: job.userID, record, now: job.now)
+        return record
     }
 
     /// A person's card with today's code: one's own, or a student's one reports for.
