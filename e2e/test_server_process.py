@@ -231,6 +231,67 @@ def test_every_acknowledged_message_survives_kill_9_exactly_once(server):
         assert f"message {key}" in by_text
 
 
+def test_every_acknowledged_health_report_survives_kill_9(server):
+    """Eight members correct their daily health report as fast as they can (reports of many people
+    share group commits); SIGKILL mid-stream; after a restart each one's report is the last
+    acknowledged one (or the one after, if it committed unanswered)."""
+    ann = sign_up(server)
+    status, org = server.call("POST", "/api/v1/orgs", {"name": "Crash health"}, ann)
+    org_id = org["organization"]["id"]
+    question = {"id": "temp", "kind": "temperature", "title": "Temperature", "required": True}
+    status, report = server.call("POST", f"/api/v1/orgs/{org_id}/health/reports", {
+        "title": "Daily", "wholeOrganization": True, "questions": [question], "opensAt": "00:00", "closesAt": "24:00",
+        "skipWeekends": False}, ann)
+    assert status == 201, report
+    path = f"/api/v1/orgs/{org_id}/health/reports/{report['id']}/submission"
+    tokens = []
+    for _ in range(8):
+        status, invitation = server.call("POST", f"/api/v1/orgs/{org_id}/invitations", {}, ann)
+        token = sign_up(server)
+        status, joined = server.call("POST", f"/api/v1/invitations/{invitation['code']}/accept", None, token)
+        assert status == 200, joined
+        tokens.append(token)
+    status, today = server.call("GET", f"/api/v1/orgs/{org_id}/health/today", token=tokens[0])
+    day = today["items"][0]["day"]
+    acknowledged = {}  # worker -> (revision, temperature) of the last acknowledged report
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def reporter(worker: int):
+        n = 0
+        while True:
+            temperature = round(36.0 + (n % 20) / 10, 1)
+            try:
+                status, body = server.call("PUT", path, {"day": day, "answers": [{"questionId": "temp", "temperature": temperature}]},
+                                           tokens[worker])
+            except (urllib.error.URLError, ConnectionError, OSError):
+                return
+            assert status == 200, body
+            with lock:
+                acknowledged[worker] = (body["submission"]["revision"], temperature)
+                if sum(r for r, _ in acknowledged.values()) >= 300:
+                    enough.set()
+            n += 1
+
+    with ThreadPoolExecutor(8) as pool:
+        for w in range(8):
+            pool.submit(reporter, w)
+        assert enough.wait(timeout=120), "the members did not get 300 reports acknowledged"
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=30)
+
+    server.start()
+    for worker, (revision, temperature) in acknowledged.items():
+        status, history = server.call("GET", f"/api/v1/orgs/{org_id}/health/reports/{report['id']}/history?days=1", token=tokens[worker])
+        assert status == 200, history
+        stored = history["days"][0]["submission"]
+        assert stored["revision"] in (revision, revision + 1), f"worker {worker}: acknowledged revision {revision}, stored {stored['revision']}"
+        if stored["revision"] == revision:
+            assert stored["temperature"] == temperature, f"worker {worker}: the acknowledged answer was lost"
+    status, dashboard = server.call("GET", f"/api/v1/orgs/{org_id}/health/reports/{report['id']}/dashboard", token=ann)
+    assert dashboard["totals"]["reported"] == len(acknowledged)
+
+
 def test_migrate_and_reset_password_commands(server):
     token = sign_up(server)
     status, me = server.call("GET", "/api/v1/me", token=token)
