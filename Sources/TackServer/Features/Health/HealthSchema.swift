@@ -1,7 +1,7 @@
 extension Schema {
     /// 7: the daily health report — the organisation's time zone, students' guardians, reports
     /// (questions, rules and reminders as JSON), one submission per person and report day with
-    /// every revision, cards with today's check code, kept daily totals, photos, and the log of
+    /// the versions corrections replaced, cards with today's check code, kept daily totals, photos, and the log of
     /// who read whose answers.
     static let health = Migration(
         version: 7, name: "health",
@@ -60,7 +60,6 @@ extension Schema {
             submitted_at {TIME} NOT NULL,
             PRIMARY KEY (report_id, day, user_id)
         );
-        CREATE INDEX health_submissions_user ON health_submissions(report_id, user_id, day);
         CREATE TABLE health_revisions (
             org_id {ID} NOT NULL,
             report_id {ID} NOT NULL REFERENCES health_reports(id) ON DELETE CASCADE,

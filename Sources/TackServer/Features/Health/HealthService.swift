@@ -418,7 +418,7 @@ struct HealthService: Sendable {
         }
         var outcomes: [SubmitOutcome] = []
         var submissions: [(HealthSubmission, String)] = []
-        var revisions: [(HealthSubmission, String)] = []
+        var superseded: [(HealthSubmission, String)] = []
         var changedCards: [HealthReport.ID: [User.ID: HealthCardRecord]] = [:]
         for job in jobs {
             let report = job.report
@@ -447,7 +447,8 @@ struct HealthService: Sendable {
             // One row per person and day in the upsert: a later job of the batch replaces an earlier.
             submissions.removeAll { $0.0.reportID == report.id && $0.0.day == job.day && $0.0.person.userID == user }
             submissions.append((submission, job.answersJSON))
-            revisions.append((submission, job.answersJSON))
+            // A correction keeps what it replaces.
+            if let existing, let answers = existing.answers { superseded.append((existing.submission, answers)) }
             try await store.attachPhotos(db, ids: job.photos, reportID: report.id, subject: user)
             let data = try EventJSON.encode(HealthSubmittedEvent(reportId: report.id.string, day: job.day.description,
                                                                  memberId: job.subject.memberID?.string, colour: colour.rawValue))
@@ -455,8 +456,8 @@ struct HealthService: Sendable {
             if job.submitter.userID != user { outbox.add(.personal(job.submitter.userID, type: HealthEvent.submitted, data: data)) }
             outcomes.append(SubmitOutcome(submission: submission, record: next))
         }
-        // Every revision is recorded, also several of one person in one batch.
-        try await store.saveSubmissions(db, latest: submissions, revisions: revisions)
+        // Every replaced version is kept, also several of one person in one batch.
+        try await store.saveSubmissions(db, latest: submissions, superseded: superseded)
         for (report, changed) in changedCards {
             guard let orgID = jobs.first(where: { $0.report.id == report })?.report.orgID else { continue }
             try await store.saveCards(db, orgID: orgID, reportID: report, changed.map { ($0.key, $0.value) }, now: jobs[0].now)
@@ -563,7 +564,8 @@ struct HealthService: Sendable {
             let today = LocalDate(now, in: zone)
             // From the day the report was set up.
             let first = max(today.adding(days: -(days - 1)), min(today, LocalDate(report.createdAt, in: zone)))
-            let submissions = try await store.fetchSubmissions(db, reportID: reportID, orgID: orgID, userID: person.userID, from: first)
+            let allDays = (0..<days).map { today.adding(days: -$0) }.filter { $0 >= first }
+            let submissions = try await store.fetchSubmissions(db, reportID: reportID, orgID: orgID, userID: person.userID, days: allDays)
             let byDay = Dictionary(submissions.map { ($0.day, $0) }, uniquingKeysWith: { a, _ in a })
             let reportDays = Set(report.schedule(in: zone).reportDays(from: first, through: today)).union(byDay.keys)
             let guardian = try await store.isGuardian(db, orgID: orgID, guardian: access.me.id, of: person.memberID!)

@@ -248,12 +248,13 @@ struct HealthStore: Sendable {
             """).first().map(Self.submission)
     }
 
-    /// A person's submissions from `first` on, newest first.
+    /// A person's submissions of the given days, newest first (a lookup of the primary key per day).
     func fetchSubmissions(_ db: any SQLDatabase, reportID: HealthReport.ID, orgID: Organization.ID, userID: User.ID,
-                          from first: LocalDate) async throws -> [HealthSubmission] {
-        try await db.raw("""
+                          days: [LocalDate]) async throws -> [HealthSubmission] {
+        guard !days.isEmpty else { return [] }
+        return try await db.raw("""
             SELECT \(unsafeRaw: Self.submissionColumns) \(Self.submissionsFrom(orgID))
-            WHERE s.report_id = \(bind: reportID) AND s.user_id = \(bind: userID) AND s.day >= \(bind: first.description)
+            WHERE s.report_id = \(bind: reportID) AND s.day IN \(SQLBind.group(days.map(\.description))) AND s.user_id = \(bind: userID)
             ORDER BY s.day DESC
             """).all().map(Self.submission)
     }
@@ -321,9 +322,9 @@ struct HealthStore: Sendable {
         return result
     }
 
-    /// Stores reports (one per person and day in the list) and records their revisions, with one
-    /// statement each.
-    func saveSubmissions(_ db: any SQLDatabase, latest items: [(HealthSubmission, String)], revisions: [(HealthSubmission, String)]) async throws {
+    /// Stores reports (one per person and day in the list) and keeps the answers they replace
+    /// (`superseded`), with one statement each.
+    func saveSubmissions(_ db: any SQLDatabase, latest items: [(HealthSubmission, String)], superseded revisions: [(HealthSubmission, String)]) async throws {
         guard !items.isEmpty else { return }
         var values: [SQLQueryString] = []
         for (s, json) in items {
@@ -345,6 +346,7 @@ struct HealthStore: Sendable {
              \(bind: s.colour.rawValue), \(bind: s.submittedBy.userID), \(bind: s.submittedAt))
             """
         })
+        guard !revisions.isEmpty else { return }
         try await db.raw("""
             INSERT INTO health_revisions (org_id, report_id, day, user_id, revision, answers, colour, submitted_by, submitted_at)
             VALUES \(revisionRows)
