@@ -1,4 +1,6 @@
 import Foundation
+import SQLKit
+import Synchronization
 import Tagged
 
 /// A daily health report: who answers it, its questions, its window, and its card rules.
@@ -220,4 +222,27 @@ struct StoredAnswer: Sendable, Codable, Equatable {
         let items = try JSONDecoder.tack.decode([StoredAnswer].self, from: Data(text.utf8))
         return Dictionary(items.compactMap { item in item.answer.map { (item.questionId, $0) } }, uniquingKeysWith: { a, _ in a })
     }
+}
+
+/// Reports and their organisation's time zone for the submission path, kept for a second: at
+/// 08:00 every report would otherwise read the same report, its departments and the zone again.
+/// A change on this node is seen at once (`forget`); on another node within a second.
+final class HealthReportCache: Sendable {
+    private struct Entry { var report: HealthReport; var zone: TimeZone; var until: ContinuousClock.Instant }
+    private let entries = Mutex<[HealthReport.ID: Entry]>([:])
+    private let lifetime: Duration = .seconds(1)
+
+    func get(_ db: any SQLDatabase, orgID: Organization.ID, id: HealthReport.ID, store: HealthStore) async throws -> (HealthReport, TimeZone) {
+        let now = ContinuousClock.now
+        if let entry = entries.withLock({ $0[id] }), entry.until > now, entry.report.orgID == orgID { return (entry.report, entry.zone) }
+        guard let report = try await store.fetchReport(db, orgID: orgID, id: id) else { throw AppError.notFound("Health report") }
+        let zone = try await store.fetchTimeZone(db, orgID: orgID)
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[id] = Entry(report: report, zone: zone, until: now + lifetime)
+        }
+        return (report, zone)
+    }
+
+    func forget(_ id: HealthReport.ID) { _ = entries.withLock { $0.removeValue(forKey: id) } }
 }

@@ -28,6 +28,8 @@ struct HealthService: Sendable {
     let directory = DirectoryStore()
     private let submits: GroupCommitter<SubmitJob, SubmitOutcome>
     private let codes: GroupCommitter<CodeJob, HealthCardRecord>
+    /// Reports and their organisation's zone as submissions see them (at most a second old).
+    let reports = HealthReportCache()
 
     var database: Database { transactor.database }
 
@@ -240,6 +242,7 @@ struct HealthService: Sendable {
             // Jobs of the old version find it changed and do nothing.
             try await scheduleJobs(db, outbox, report, after: now)
         }
+        reports.forget(id)
         return try await view(identity, orgID, id)
     }
 
@@ -361,24 +364,27 @@ struct HealthService: Sendable {
             }
         }
         let (report, zone, subject, submitter) = try await database.read { db -> (HealthReport, TimeZone, PersonRef, PersonRef) in
-            let me = try await directory.accessMember(db, identity, orgID)
-            let report = try await requireReport(db, orgID, reportID)
-            let submitter = PersonRef(userID: me.userID, memberID: me.id, name: me.name)
+            // The surge's path: one light membership lookup; the report and the zone from a
+            // cache of a second (`reports`).
+            guard let submitter = try await store.fetchMembership(db, orgID: orgID, userID: identity.userID) else {
+                throw AppError.notFound("Organisation")
+            }
+            let (report, zone) = try await reports.get(db, orgID: orgID, id: reportID, store: store)
             var subject = submitter
-            if let memberID, memberID != me.id {
+            if let memberID, memberID != submitter.memberID {
                 guard report.allowGuardians else {
                     throw AppError(.forbidden, "guardians_not_allowed", "This report does not let parents report for students.")
                 }
-                guard try await store.isGuardian(db, orgID: orgID, guardian: me.id, of: memberID),
+                guard try await store.isGuardian(db, orgID: orgID, guardian: submitter.memberID!, of: memberID),
                       let student = try await store.fetchPerson(db, orgID: orgID, memberID: memberID)
                 else { throw AppError(.forbidden, "not_a_guardian", "You do not report for this member.") }
                 subject = student
             }
             guard report.active else { throw AppError.conflict("report_inactive", "This report has been stopped.") }
             guard try await store.isInAudience(db, report, memberID: subject.memberID!) else {
-                throw AppError(.forbidden, "not_in_audience", "This report is not for \(subject.userID == me.userID ? "you" : subject.name).")
+                throw AppError(.forbidden, "not_in_audience", "This report is not for \(subject.userID == submitter.userID ? "you" : subject.name).")
             }
-            return (report, try await store.fetchTimeZone(db, orgID: orgID), subject, submitter)
+            return (report, zone, subject, submitter)
         }
         let schedule = report.schedule(in: zone)
         guard schedule.isReportDay(day) else { throw AppError.conflict("not_a_report_day", "\(day) is not a report day.") }

@@ -200,6 +200,14 @@ struct HealthStore: Sendable {
             """).first() != nil
     }
 
+    /// The caller as a member of the organisation (nil: not a member), in one light query.
+    func fetchMembership(_ db: any SQLDatabase, orgID: Organization.ID, userID: User.ID) async throws -> PersonRef? {
+        try await db.raw("""
+            SELECT m.id AS member_id, m.user_id, u.name FROM members m JOIN users u ON u.id = m.user_id
+            WHERE m.org_id = \(bind: orgID) AND m.user_id = \(bind: userID)
+            """).first().map(Self.person)
+    }
+
     /// A member by id, as a person.
     func fetchPerson(_ db: any SQLDatabase, orgID: Organization.ID, memberID: Member.ID) async throws -> PersonRef? {
         try await db.raw("""
