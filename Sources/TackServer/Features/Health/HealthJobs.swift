@@ -106,13 +106,13 @@ struct HealthRemindHandler: JobHandler {
                 switch reminder.channel {
                 case .app:
                     let closes = window.upperBound.addingTimeInterval(0.001)
-                    let data = try EventJSON.encode(HealthReminderEvent(reportId: report.id.string, title: report.title, day: day.description,
+                    let data = try EventJSON.encode(HealthReminderEvent(orgId: report.orgID.string, reportId: report.id.string, title: report.title, day: day.description,
                                                                         channel: "app", memberId: nil, closesAt: closes))
                     for user in missing { outbox.add(.personal(user, type: HealthEvent.reminder, data: data)) }
                     if !guardians.isEmpty {
                         let students = try await service.store.fetchMemberIDs(db, orgID: report.orgID, users: Array(guardians.keys))
                         for (student, parents) in guardians {
-                            let forWard = try EventJSON.encode(HealthReminderEvent(reportId: report.id.string, title: report.title, day: day.description,
+                            let forWard = try EventJSON.encode(HealthReminderEvent(orgId: report.orgID.string, reportId: report.id.string, title: report.title, day: day.description,
                                                                                    channel: "app", memberId: students[student]?.string, closesAt: closes))
                             for parent in parents { outbox.add(.personal(parent, type: HealthEvent.reminder, data: forWard)) }
                         }

@@ -456,7 +456,7 @@ struct HealthService: Sendable {
             // A correction keeps what it replaces.
             if let existing, let answers = existing.answers { superseded.append((existing.submission, answers)) }
             try await store.attachPhotos(db, ids: job.photos, reportID: report.id, subject: user)
-            let data = try EventJSON.encode(HealthSubmittedEvent(reportId: report.id.string, day: job.day.description,
+            let data = try EventJSON.encode(HealthSubmittedEvent(orgId: report.orgID.string, reportId: report.id.string, day: job.day.description,
                                                                  memberId: job.subject.memberID?.string, colour: colour.rawValue))
             outbox.add(.personal(user, type: HealthEvent.submitted, data: data))
             if job.submitter.userID != user { outbox.add(.personal(job.submitter.userID, type: HealthEvent.submitted, data: data)) }
@@ -679,6 +679,7 @@ enum HealthEvent {
 }
 
 struct HealthSubmittedEvent: Codable, Sendable {
+    var orgId: String
     var reportId: String
     var day: String
     var memberId: String?
@@ -686,6 +687,7 @@ struct HealthSubmittedEvent: Codable, Sendable {
 }
 
 struct HealthReminderEvent: Codable, Sendable {
+    var orgId: String
     var reportId: String
     var title: String
     var day: String
