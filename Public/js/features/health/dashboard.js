@@ -255,7 +255,7 @@ export function dashboardPage(root, { orgId, reportId }) {
       return;
     }
     destroy = managerView(root, orgId, report);
-  }, (error) => { status.textContent = errorText(error); });
+  }, (error) => status.replaceWith(h('p', { class: 'not-found', 'data-testid': 'not-found' }, errorText(error))));
   return () => {
     gone = true;
     destroy();

@@ -300,6 +300,6 @@ export function editorPage(root, { orgId, reportId }) {
       return;
     }
     editorForm(root, orgId, existing);
-  }, (error) => { status.textContent = errorText(error); });
+  }, (error) => status.replaceWith(h('p', { class: 'not-found', 'data-testid': 'not-found' }, errorText(error))));
   return undefined;
 }
