@@ -19,6 +19,8 @@ export function healthCard(card, timeZone) {
       h('span', { 'data-testid': 'health-card-day' }, formatDay(card.day, 'full')), ' ',
       liveClock(timeZone, { class: 'health-card-clock', 'data-testid': 'health-card-clock' })),
     h('p', { class: 'health-card-code-label' }, t('health.card.code')),
-    h('p', { class: 'health-card-code', translate: 'no', 'data-testid': 'health-card-code' }, card.code),
+    card.code
+      ? h('p', { class: 'health-card-code', translate: 'no', 'data-testid': 'health-card-code' }, card.code)
+      : h('p', { class: 'health-card-nocode', 'data-testid': 'health-card-nocode' }, t('health.card.noCode')),
     toGreen && h('p', { class: 'health-card-days', 'data-testid': 'health-card-days' }, t('health.card.daysToGreen', { count: card.daysToGreen })));
 }

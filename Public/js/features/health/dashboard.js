@@ -148,6 +148,17 @@ function drillDown(orgId, report, dayOf) {
   };
 }
 
+/**
+ * Why a DING was refused (409: everyone reported, or the window is closed; 429: too soon after the
+ * last one), with when to try again.
+ */
+function refusalText(failure) {
+  const key = `health.refused.${failure.code}`;
+  const reason = t(key) !== key ? t(key) : failure.detail ?? errorText(failure);
+  const minutes = Math.max(1, Math.ceil(failure.retryAfterMs / 60_000));
+  return failure.retryAfterMs > 0 ? `${reason} ${t('health.dash.retryIn', { minutes })}` : reason;
+}
+
 /** "DING everyone who has not reported": the DING that went out, or why it was refused. */
 function dingControl(orgId, report) {
   const error = errorLine();
@@ -162,9 +173,7 @@ function dingControl(orgId, report) {
         result.replaceChildren(t('health.dash.dinged', { count: ding.recipientCount }), ' ',
           h('a', { href: `#/org/${orgId}/ding/sent/${ding.id}`, 'data-testid': 'health-ding-link' }, t('health.dash.dingOpen')));
       } catch (failure) {
-        // Refused (nobody left, or too soon): the server's own words, with when to try again.
-        const wait = failure.retryAfterMs > 0 ? ` ${t('health.dash.retryIn', { minutes: Math.max(1, Math.ceil(failure.retryAfterMs / 60_000)) })}` : '';
-        throw Object.assign(new Error(failure.message), { code: 'health_refused', detail: `${failure.detail ?? errorText(failure)}${wait}` });
+        throw Object.assign(new Error(failure.message), { code: 'health_refused', detail: refusalText(failure) });
       } finally {
         control.disabled = false;
       }

@@ -37,8 +37,9 @@ function reminderText(reminder) {
   const item = orgId === reminder.orgId
     ? items.find((i) => i.report.id === reminder.reportId && (reminder.memberId ? i.member.memberId === reminder.memberId : i.relation === 'self'))
     : undefined;
+  const title = reminder.title ?? item?.report.title;
   if (reminder.memberId) return t('health.reminder.ward', { name: item?.member.name ?? t('health.reminder.aStudent') });
-  return item ? t('health.reminder.selfTitled', { title: item.report.title }) : t('health.reminder.self');
+  return title ? t('health.reminder.selfTitled', { title }) : t('health.reminder.self');
 }
 
 function reminderView(reminder) {

@@ -8,7 +8,7 @@
  */
 import { api } from '../../core/api.js';
 import { createEventQueue, createStore } from '../../core/store.js';
-import { isAdmin, membership } from '../orgs/state.js';
+import { isAdmin, membership, memberships } from '../orgs/state.js';
 
 const initial = { orgId: null, items: [], now: null, loaded: false, error: null };
 
@@ -16,6 +16,8 @@ export const health = createStore(initial);
 /** `{ items: [{ orgId, reportId, day, channel, memberId? }] }`, newest first. */
 export const reminders = createStore({ items: [] });
 const queue = createEventQueue();
+/** Which organisation each report seen belongs to (health events do not name it). */
+const reportOrgs = new Map();
 
 export const healthPath = (orgId) => `/api/v1/orgs/${orgId}/health`;
 const reportsPath = (orgId) => `${healthPath(orgId)}/reports`;
@@ -41,6 +43,7 @@ export async function loadToday(orgId) {
   if (health.get().orgId !== orgId) health.set({ ...initial, orgId });
   try {
     await queue.load(() => api.get(`${healthPath(orgId)}/today`), ({ items, now }) => {
+      items.forEach((i) => reportOrgs.set(i.report.id, orgId));
       if (health.get().orgId !== orgId) return;
       health.set({ items, now, loaded: true, error: null });
       dropAnswered(orgId, items);
@@ -68,10 +71,26 @@ function dropAnswered(orgId, items) {
   if (kept.length !== reminders.get().items.length) reminders.set({ items: kept });
 }
 
+/**
+ * The organisation of a report: known from what was fetched, else found among today's reports of
+ * each of one's organisations.
+ */
+async function orgOfReport(reportId) {
+  if (!reportOrgs.has(reportId)) {
+    await Promise.all(memberships().map(({ organization: { id } }) => api.get(`${healthPath(id)}/today`)
+      .then(({ items }) => items.forEach((i) => reportOrgs.set(i.report.id, id)), () => {})));
+  }
+  return reportOrgs.get(reportId);
+}
+
 // Live events.
 
-/** `health.reminder`: `{ reportId, day, channel, memberId? }` — someone has not reported yet. */
-export function reminded(orgId, reminder) {
+/**
+ * `health.reminder`: `{ reportId, title, day, channel, memberId?, closesAt }` — oneself, or the
+ * student `memberId`, has not reported yet.
+ */
+export async function reminded(orgId, reminder) {
+  orgId ??= await orgOfReport(reminder.reportId);
   if (!orgId) return;
   // One's own member id means oneself: only a ward's is kept.
   if (reminder.memberId && reminder.memberId === membership(orgId)?.member.id) reminder = { ...reminder, memberId: undefined };
@@ -80,11 +99,11 @@ export function reminded(orgId, reminder) {
   if (health.get().orgId === orgId) loadToday(orgId);
 }
 
-/** `health.submitted`: `{ reportId, day, memberId }` — reported in another tab, device, or by a guardian. */
-export function submitted(orgId) {
+/** `health.submitted`: `{ reportId, day, memberId, colour }` — reported in another tab, device, or by a guardian. */
+export function submitted(orgId, { reportId }) {
   queue.run(() => {
-    const shown = health.get().orgId;
-    if (shown && (!orgId || shown === orgId)) loadToday(shown);
+    const { orgId: shown, items } = health.get();
+    if (shown && (orgId ? shown === orgId : items.some((i) => i.report.id === reportId))) loadToday(shown);
   });
 }
 
@@ -132,21 +151,26 @@ export function verifyCard(orgId, code) {
 
 // Managing.
 
-export async function fetchReports(orgId) {
-  return (await api.get(reportsPath(orgId))).items;
+function known(orgId, report) {
+  reportOrgs.set(report.id, orgId);
+  return report;
 }
 
-export function fetchReport(orgId, reportId) {
-  return api.get(reportPath(orgId, reportId));
+export async function fetchReports(orgId) {
+  return (await api.get(reportsPath(orgId))).items.map((r) => known(orgId, r));
+}
+
+export async function fetchReport(orgId, reportId) {
+  return known(orgId, await api.get(reportPath(orgId, reportId)));
 }
 
 /** `body`: the HealthReportInput of openapi.yaml. */
-export function createReport(orgId, body) {
-  return api.create(reportsPath(orgId), body);
+export async function createReport(orgId, body) {
+  return known(orgId, await api.create(reportsPath(orgId), body));
 }
 
-export function updateReport(orgId, reportId, body) {
-  return api.put(reportPath(orgId, reportId), body);
+export async function updateReport(orgId, reportId, body) {
+  return known(orgId, await api.put(reportPath(orgId, reportId), body));
 }
 
 /** `query`: `{ day?, days? }`. */
