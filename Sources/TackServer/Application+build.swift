@@ -26,6 +26,7 @@ public struct TackServerParts: Sendable {
     let ding: DingService
     let mail: MailService
     let announcements: AnnouncementService
+    let health: HealthService
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -95,7 +96,10 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
         published: { db, outbox, org, announcement, recipients in
             try await mail.announced(db, outbox, orgID: org, announcement: announcement.id, recipients: recipients)
         })
-    for handler in ding.jobHandlers + mail.jobHandlers + announcements.jobHandlers { jobs.register(handler) }
+    let health = HealthService(transactor: transactor, clock: clock, jobs: jobs.queue,
+                               files: FileStore(root: configuration.resolvedAttachmentsDirectory), ding: ding,
+                               photoBytes: min(configuration.maxAttachmentBytes, 10 << 20), logger: logger)
+    for handler in ding.jobHandlers + mail.jobHandlers + announcements.jobHandlers + health.jobHandlers { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))
@@ -103,7 +107,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     services.append(announcementNotifier)
     if configuration.runJobs { services.append(jobs) }
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs, ding: ding,
-                           mail: mail, announcements: announcements, migrator: migrator, services: services)
+                           mail: mail, announcements: announcements, health: health, migrator: migrator, services: services)
 }
 
 /// Builds the HTTP application: the OpenAPI handlers behind the platform middleware, the web
@@ -131,7 +135,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
     let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations, chat: parts.chat,
-                             ding: parts.ding, mail: parts.mail, announcements: parts.announcements, gatewaySecret: configuration.gatewaySecret,
+                             ding: parts.ding, mail: parts.mail, announcements: parts.announcements, health: parts.health, gatewaySecret: configuration.gatewaySecret,
                              database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
     try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))

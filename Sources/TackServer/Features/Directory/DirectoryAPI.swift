@@ -5,7 +5,7 @@ import TackAPI
 
 extension Organization {
     var api: Components.Schemas.Organization {
-        .init(id: id.string, name: name, kind: .init(rawValue: kind.rawValue)!, createdAt: createdAt,
+        .init(id: id.string, name: name, kind: .init(rawValue: kind.rawValue)!, timeZone: timeZone, createdAt: createdAt,
               memberCount: memberCount, eventSeq: eventSeq)
     }
 }

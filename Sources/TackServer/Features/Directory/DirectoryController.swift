@@ -10,7 +10,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
         let created = try await directory.createOrganization(
             try identity(), name: body.name, kind: body.kind.flatMap { Organization.Kind(rawValue: $0.rawValue) } ?? .company,
-            idempotencyKey: input.headers.idempotencyKey)
+            timeZone: body.timeZone, idempotencyKey: input.headers.idempotencyKey)
         return .created(.init(body: .json(membershipAPI(created.organization, created.member))))
     }
 
@@ -23,7 +23,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
         let org = try await directory.updateOrganization(
             try identity(), try parseID(input.path.orgId, "orgId"), name: body.name,
-            kind: body.kind.flatMap { Organization.Kind(rawValue: $0.rawValue) })
+            kind: body.kind.flatMap { Organization.Kind(rawValue: $0.rawValue) }, timeZone: body.timeZone)
         return .ok(.init(body: .json(org.api)))
     }
 

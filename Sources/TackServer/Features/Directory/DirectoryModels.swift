@@ -8,9 +8,25 @@ public struct Organization: Sendable, Equatable, Codable {
     public var id: ID
     public var name: String
     public var kind: Kind
+    /// IANA identifier: what "today" and a daily report's window mean for this organisation.
+    public var timeZone: String
     public var createdAt: Date
     public var memberCount: Int
     public var eventSeq: Int64
+
+    /// The organisation's zone (UTC if the stored identifier is no longer known).
+    var zone: TimeZone { TimeZone(identifier: timeZone) ?? LocalDate.utc }
+
+    /// A zone identifier as sent: known to this system.
+    static func validTimeZone(_ identifier: String, field: String = "timeZone") throws -> String {
+        guard identifier.count <= 64, let zone = TimeZone(identifier: identifier) else {
+            throw AppError.invalid(field, "Not a known time zone (e.g. Asia/Shanghai, Europe/London).", code: "unknown_time_zone")
+        }
+        return zone.identifier
+    }
+
+    /// The server's own zone: the default of new organisations that send none.
+    static var serverTimeZone: String { TimeZone.current.identifier }
 }
 
 /// A node of an organisation's department tree; the root stands for the organisation itself.

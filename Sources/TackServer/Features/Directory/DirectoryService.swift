@@ -56,14 +56,16 @@ final class DirectoryService: Sendable {
         var member: Member
     }
 
-    func createOrganization(_ identity: Identity, name: String, kind: Organization.Kind, idempotencyKey: String?) async throws -> CreatedOrganization {
+    func createOrganization(_ identity: Identity, name: String, kind: Organization.Kind, timeZone: String? = nil,
+                            idempotencyKey: String?) async throws -> CreatedOrganization {
         let name = try Validate.name(name, field: "name")
+        let zone = try timeZone.map { try Organization.validTimeZone($0) } ?? Organization.serverTimeZone
         let now = clock.now()
         return try await transactor.runIdempotent(
-            scope: identity.userID.string, key: idempotencyKey, operation: "createOrganization", fingerprint: "\(name)\n\(kind)"
+            scope: identity.userID.string, key: idempotencyKey, operation: "createOrganization", fingerprint: "\(name)\n\(kind)\n\(zone)"
         ) { db, outbox in
             guard let (user, _) = try await accounts.fetchUser(db, id: identity.userID) else { throw AppError.unauthenticated() }
-            var org = Organization(id: .random(), name: name, kind: kind, createdAt: now, memberCount: 1, eventSeq: 0)
+            var org = Organization(id: .random(), name: name, kind: kind, timeZone: zone, createdAt: now, memberCount: 1, eventSeq: 0)
             try await store.insertOrganization(db, org, createdBy: user.id)
             let root = Department(id: .random(), orgID: org.id, parentID: nil, name: name, kind: .department, sortOrder: 0, memberCount: 1)
             try await store.insertDepartment(db, root, now: now)
@@ -83,11 +85,13 @@ final class DirectoryService: Sendable {
         }
     }
 
-    func updateOrganization(_ identity: Identity, _ orgID: Organization.ID, name: String?, kind: Organization.Kind?) async throws -> Organization {
+    func updateOrganization(_ identity: Identity, _ orgID: Organization.ID, name: String?, kind: Organization.Kind?,
+                            timeZone: String? = nil) async throws -> Organization {
         let name = try name.map { try Validate.name($0, field: "name") }
+        let zone = try timeZone.map { try Organization.validTimeZone($0) }
         return try await transactor.run { db, outbox in
             _ = try await accessAdmin(db, identity, orgID)
-            try await store.updateOrganization(db, id: orgID, name: name, kind: kind)
+            try await store.updateOrganization(db, id: orgID, name: name, kind: kind, timeZone: zone)
             guard let org = try await store.fetchOrganization(db, id: orgID) else { throw AppError.notFound("Organisation") }
             try await events.emit(db, outbox, org: orgID, DirectoryEvent.orgUpdated, org.api)
             return org

@@ -7,32 +7,34 @@ struct DirectoryStore: Sendable {
 
     func insertOrganization(_ db: any SQLDatabase, _ org: Organization, createdBy: User.ID) async throws {
         try await db.insert(into: "orgs")
-            .columns("id", "name", "kind", "created_by", "created_at", "event_seq")
-            .values(SQLBind(org.id), SQLBind(org.name), SQLBind(org.kind.rawValue), SQLBind(createdBy), SQLBind(org.createdAt), SQLBind(org.eventSeq))
+            .columns("id", "name", "kind", "time_zone", "created_by", "created_at", "event_seq")
+            .values(SQLBind(org.id), SQLBind(org.name), SQLBind(org.kind.rawValue), SQLBind(org.timeZone), SQLBind(createdBy), SQLBind(org.createdAt),
+                    SQLBind(org.eventSeq))
             .run()
     }
 
     func fetchOrganization(_ db: any SQLDatabase, id: Organization.ID) async throws -> Organization? {
         let row = try await db.raw("""
-            SELECT o.id, o.name, o.kind, o.created_at, o.event_seq,
+            SELECT o.id, o.name, o.kind, o.time_zone, o.created_at, o.event_seq,
                    (SELECT COUNT(*) FROM members m WHERE m.org_id = o.id) AS member_count
             FROM orgs o WHERE o.id = \(bind: id)
             """).first()
         return try row.map(Self.organization)
     }
 
-    func updateOrganization(_ db: any SQLDatabase, id: Organization.ID, name: String?, kind: Organization.Kind?) async throws {
-        guard name != nil || kind != nil else { return }
+    func updateOrganization(_ db: any SQLDatabase, id: Organization.ID, name: String?, kind: Organization.Kind?, timeZone: String? = nil) async throws {
+        guard name != nil || kind != nil || timeZone != nil else { return }
         var update = db.update("orgs")
         if let name { update = update.set("name", to: name) }
         if let kind { update = update.set("kind", to: kind.rawValue) }
+        if let timeZone { update = update.set("time_zone", to: timeZone) }
         try await update.where("id", .equal, id).run()
     }
 
     /// Every organisation a person belongs to, with their membership, by organisation name.
     func fetchMemberships(_ db: any SQLDatabase, userID: User.ID) async throws -> [(Organization, Member)] {
         let rows = try await db.raw("""
-            SELECT o.id AS org_id, o.name AS org_name, o.kind AS org_kind, o.created_at AS org_created_at, o.event_seq,
+            SELECT o.id AS org_id, o.name AS org_name, o.kind AS org_kind, o.time_zone AS org_time_zone, o.created_at AS org_created_at, o.event_seq,
                    (SELECT COUNT(*) FROM members x WHERE x.org_id = o.id) AS member_count,
                    \(unsafeRaw: Self.memberColumns(db))
             FROM members m JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
@@ -45,6 +47,7 @@ struct DirectoryStore: Sendable {
                 id: try row.decode(column: "org_id", as: Organization.ID.self),
                 name: try row.decode(column: "org_name", as: String.self),
                 kind: Organization.Kind(rawValue: try row.decode(column: "org_kind", as: String.self)) ?? .company,
+                timeZone: try row.decode(column: "org_time_zone", as: String.self),
                 createdAt: try row.decode(column: "org_created_at", as: Date.self),
                 memberCount: try row.decode(column: "member_count", as: Int.self),
                 eventSeq: try row.decode(column: "event_seq", as: Int64.self)), member)
@@ -69,6 +72,7 @@ struct DirectoryStore: Sendable {
             id: try row.decode(column: "id", as: Organization.ID.self),
             name: try row.decode(column: "name", as: String.self),
             kind: Organization.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .company,
+            timeZone: try row.decode(column: "time_zone", as: String.self),
             createdAt: try row.decode(column: "created_at", as: Date.self),
             memberCount: try row.decode(column: "member_count", as: Int.self),
             eventSeq: try row.decode(column: "event_seq", as: Int64.self))

@@ -99,6 +99,32 @@ struct ReportSchedule: Sendable, Equatable {
         return day
     }
 
+    /// The last report day before `day` (within a year), if any.
+    func previousReportDay(before day: LocalDate) -> LocalDate? {
+        var candidate = day.adding(days: -1)
+        for _ in 0..<366 {
+            if isReportDay(candidate) { return candidate }
+            candidate = candidate.adding(days: -1)
+        }
+        return nil
+    }
+
+    /// The first instant after `now` at which a local time of a report day comes (reminders),
+    /// looking up to two weeks ahead.
+    func next(minutes: Int, after now: Date) -> (LocalDate, Date)? {
+        var day = LocalDate(now, in: timeZone).adding(days: -1)
+        let calendar = LocalDate.calendar(timeZone)
+        for _ in 0..<16 {
+            if isReportDay(day), let midnight = day.start(in: timeZone),
+               let at = calendar.date(bySettingHour: minutes / 60 % 24, minute: minutes % 60, second: 0, of: midnight) {
+                let instant = minutes >= 1440 ? calendar.date(byAdding: .day, value: 1, to: midnight)! : at
+                if instant > now { return (day, instant) }
+            }
+            day = day.adding(days: 1)
+        }
+        return nil
+    }
+
     /// The report days from `first` through `last`, in order.
     func reportDays(from first: LocalDate, through last: LocalDate) -> [LocalDate] {
         var days: [LocalDate] = []

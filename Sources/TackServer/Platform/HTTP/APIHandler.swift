@@ -16,6 +16,7 @@ struct APIHandler: APIProtocol {
     let ding: DingService
     let mail: MailService
     let announcements: AnnouncementService
+    let health: HealthService
     /// Verifies the SMS/voice gateway's callbacks (nil: no gateway).
     let gatewaySecret: String?
     let database: Database
