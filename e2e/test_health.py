@@ -28,7 +28,7 @@ def fits_the_screen(page):
 
 def report_through_form(item, temperature, *, symptom="None", contact="no"):
     item.get_by_test_id("health-temperature").fill(temperature)
-    item.get_by_test_id("health-option").filter(has_text=re.compile(f"^{symptom}$")).locator("input").check()
+    item.get_by_test_id("health-option").filter(has_text=re.compile(f"^{symptom}$")).check()
     item.get_by_test_id(f"health-{contact}").check()
     item.get_by_test_id("health-submit").click()
 

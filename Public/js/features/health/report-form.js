@@ -23,8 +23,8 @@ function titleOf(question) {
 }
 
 function optionControl(type, name, value, label, checked, testId) {
-  return h('label', { class: 'health-option' },
-    h('input', { type, name, value, checked, 'data-testid': testId }),
+  return h('label', { class: 'health-option', 'data-testid': testId, 'data-value': value },
+    h('input', { type, name, value, checked }),
     h('span', {}, label));
 }
 
