@@ -101,7 +101,8 @@ export function answerList(orgId, questions, answers) {
 
 /** Where today's item stands: no report today, opens at, open until, closed, reported at. */
 export function statusText(item, now) {
-  const at = (iso) => formatTime(iso);
+  // A window that closes at midnight says so, rather than "12:00 AM".
+  const at = (iso) => (new Date(iso).getHours() === 0 && new Date(iso).getMinutes() === 0 ? t('health.midnight') : formatTime(iso));
   if (!item.reportDay) return t('health.status.notReportDay');
   const open = item.open;
   if (item.submission) {
