@@ -5,12 +5,16 @@ rules: 37.3 °C yellow, 38.5 °C red); the admin's dashboard counts it, the abno
 the member, CSV and XLSX exports carry the member's temperature, the card check accepts the
 member's code and refuses a wrong one, and the access log shows the admin's read of the answers.
 A guardian reports for a student; a member without management rights sees no management; the
-organisation's time zone comes from the browser and is changed in the settings."""
+organisation's time zone comes from the browser and is changed in the settings; a reminder reaches
+a member who has not reported, at its minute."""
 
 import io
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
+import pytest
 from playwright.sync_api import expect
 
 from conftest import api, join_org, member_id, sign_up_with_org, unique
@@ -268,3 +272,26 @@ def test_a_member_without_rights_sees_no_management(new_context):
     assert api(admin_page.context, "GET", f"/api/v1/orgs/{org_id}").json()["timeZone"] == "Europe/Berlin"
     admin_page.goto(f"/#/org/{org_id}/health/reports/new")
     expect(admin_page.get_by_test_id("health-timezone")).to_contain_text("Europe/Berlin")
+
+
+def test_a_reminder_reaches_whoever_has_not_reported(new_context):
+    admin_page = new_context().new_page()
+    _, _, org_id = sign_up_with_org(admin_page)
+    _, phone = join_org(new_context, admin_page.context, org_id, **PHONE)
+    zone = api(admin_page.context, "GET", f"/api/v1/orgs/{org_id}").json()["timeZone"]
+    now = datetime.now(ZoneInfo(zone))
+    # The next whole minute, or the one after if this one is nearly over (the report must exist first).
+    at = (now + timedelta(minutes=1 if now.second < 40 else 2)).strftime("%H:%M")
+    if at == "00:00" or at < now.strftime("%H:%M"):
+        pytest.skip("too close to midnight in the organisation's time zone")
+    report = create_report_by_api(admin_page.context, org_id, reminders=[{"at": at, "channel": "app"}])
+
+    phone.goto(f"/#/org/{org_id}/chat")
+    expect(phone.get_by_test_id("connection")).to_have_attribute("data-state", "online")
+    reminder = phone.get_by_test_id("health-reminder")
+    expect(reminder).to_have_attribute("data-report-id", report["id"], timeout=150_000)
+    expect(reminder.get_by_test_id("health-reminder-text")).to_have_text(f"Reminder: you have not made today's report “{report['title']}” yet.")
+    assert fits_the_screen(phone)
+    reminder.get_by_test_id("health-reminder-open").click()
+    expect(phone.get_by_test_id("health-today-page")).to_be_visible()
+    expect(reminder).to_have_count(0)

@@ -43,8 +43,13 @@ function itemView(orgId, item, now) {
     ward && h('p', { class: 'health-for', 'data-testid': 'health-item-for' }, t('health.forWard', { name: item.member.name })),
     h('p', { class: `health-status${reported ? ' is-done' : ''}`, role: 'status', 'data-testid': 'health-status' }, statusText(item, now))),
   reported ? [card, formEl] : [formEl, card],
-  h('a', { class: 'health-history-link', href: historyPath(orgId, item), 'data-testid': 'health-history-link' },
-    ward ? t('health.historyOf', { name: item.member.name }) : t('health.myHistory')));
+  h('p', { class: 'health-actions' },
+    h('a', { class: 'health-history-link', href: historyPath(orgId, item), 'data-testid': 'health-history-link' },
+      ward ? t('health.historyOf', { name: item.member.name }) : t('health.myHistory')),
+    // Managers, and everyone where the report shows its counts, reach the figures from here.
+    (item.report.canManage || item.report.aggregatesVisible) && h('a', {
+      class: 'health-history-link', href: `#/org/${orgId}/health/reports/${item.report.id}`, 'data-testid': 'health-figures-link',
+    }, t('health.figures'))));
 }
 
 /** Loads today's list again just after the next window opens or closes (within a day). */
