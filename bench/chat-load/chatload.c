@@ -19,6 +19,11 @@
  *       N keep-alive connections post as fast as they are answered for S seconds, connection i
  *       cycling over the target lines i, i+N, … ("TOKEN PATH"), each with a unique clientKey;
  *       then waits for every request in flight. Counts 201s exactly.
+ *   chatload submits --port P --targets FILE --conns N [--secs S] [--server-pid PID] [--json FILE]
+ *       Every target line ("TOKEN PATH BODY": one person's health report) is PUT once, N
+ *       connections at a time as fast as they are answered; an answer 429/503 (shed) is sent
+ *       again after its Retry-After (default 1 s) until it is accepted (200) or S seconds pass.
+ *       Reports accepted/s, latency of accepted and shed answers, and how many were shed.
  *   chatload seq --port P --requests FILE [--json FILE]
  *       Runs the requests of FILE ("LABEL METHOD TOKEN PATH [BODY]"; TOKEN "-" for none) one
  *       after another on one keep-alive connection and reports each label's latency.
@@ -421,6 +426,9 @@ typedef void (*on_response_fn)(conn *c, int status, const char *body, size_t len
 static on_response_fn on_response;
 static void (*on_http_ready)(conn *c);
 
+/* The Retry-After of the last response that had one (seconds). */
+static long last_retry_after;
+
 /* Bytes of one complete response at the start of rb, or 0. */
 static size_t http_complete(conn *c, int *status, size_t *body_off, size_t *body_len) {
     char *e = memmem(c->rb, c->rn, "\r\n\r\n", 4);
@@ -433,6 +441,7 @@ static size_t http_complete(conn *c, int *status, size_t *body_off, size_t *body
         char *nl = memchr(line, '\n', (size_t)(e + 2 - line));
         if (!nl) break;
         if (!strncasecmp(line, "content-length:", 15)) cl = atol(line + 15);
+        else if (!strncasecmp(line, "retry-after:", 12)) last_retry_after = atol(line + 12);
         else if (!strncasecmp(line, "transfer-encoding:", 18) && memmem(line, (size_t)(nl - line), "chunked", 7)) chunked = 1;
         line = nl + 1;
     }
@@ -958,6 +967,128 @@ static int run_sends(int argc, char **argv) {
     return 0;
 }
 
+/* ---------- submits ---------- */
+
+typedef struct { char *token, *path, *body; } sub_target_t;
+static sub_target_t *subs;
+static int nsubs, sub_next_fresh, sub_stop;
+typedef struct { int target; uint64_t due; } retry_t;
+static retry_t *retries;
+static int nretries;
+static uint64_t *first_try;
+static lat_t sub_lat, shed_lat, e2e_lat;
+static long sub_ok, sub_shed, sub_bad, sub_started;
+static long sub_per_sec[4096];
+static uint64_t sub_t0, sub_last;
+static int sub_statuses[16][2];
+
+static void submits_next(conn *c) {
+    if (sub_stop || c->state != S_READY) return;
+    int t = -1;
+    uint64_t now = now_ns();
+    for (int k = 0; k < nretries; k++)
+        if (retries[k].due <= now) { t = retries[k].target; retries[k] = retries[--nretries]; break; }
+    if (t < 0 && sub_next_fresh < nsubs) t = sub_next_fresh++;
+    if (t < 0) return; /* idle until a retry is due */
+    c->msg = t;
+    if (!first_try[t]) first_try[t] = now;
+    sub_started++;
+    last_retry_after = 0;
+    http_request(c, "PUT", subs[t].path, subs[t].token, subs[t].body, strlen(subs[t].body));
+}
+
+static void submits_response(conn *c, int status, const char *body, size_t len) {
+    int t = c->msg;
+    uint64_t took = tnow - c->t_req;
+    if (status == 200) {
+        sub_ok++;
+        lat_add(&sub_lat, took);
+        lat_add(&e2e_lat, tnow - first_try[t]);
+        size_t sec = (size_t)((tnow - sub_t0) / 1000000000ull);
+        if (sec < 4096) sub_per_sec[sec]++;
+        sub_last = tnow;
+    } else if (status == 429 || status == 503) {
+        sub_shed++;
+        lat_add(&shed_lat, took);
+        long after = last_retry_after > 0 ? last_retry_after : 1;
+        retries = xrealloc(retries, (size_t)(nretries + 1) * sizeof *retries);
+        retries[nretries++] = (retry_t){t, tnow + (uint64_t)after * 1000000000ull};
+    } else {
+        sub_bad++;
+        for (int k = 0; k < 16; k++)
+            if (sub_statuses[k][0] == status || sub_statuses[k][0] == 0) { sub_statuses[k][0] = status; sub_statuses[k][1]++; break; }
+        if (sub_bad <= 3) fprintf(stderr, "submit answered %d: %.*s\n", status, (int)(len > 300 ? 300 : len), body);
+    }
+}
+
+static int run_submits(int argc, char **argv) {
+    const char *tf = opt(argc, argv, "--targets", NULL);
+    if (!tf) die("submits: --targets is required");
+    char **lines;
+    nsubs = split_lines(read_file(tf, NULL), &lines);
+    subs = xrealloc(NULL, (size_t)nsubs * sizeof *subs);
+    for (int i = 0; i < nsubs; i++) {
+        char *a = strchr(lines[i], ' ');
+        char *b = a ? strchr(a + 1, ' ') : NULL;
+        if (!b) die("%s: want \"TOKEN PATH BODY\" lines", tf);
+        *a = 0;
+        *b = 0;
+        subs[i] = (sub_target_t){lines[i], a + 1, b + 1};
+    }
+    first_try = calloc((size_t)nsubs, sizeof *first_try);
+    int nconns = atoi(opt(argc, argv, "--conns", "256"));
+    double secs = atof(opt(argc, argv, "--secs", "120"));
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    on_response = submits_response;
+    on_http_ready = submits_next;
+    conn *cs = calloc((size_t)nconns, sizeof *cs);
+    sub_t0 = now_ns();
+    double c0 = cpu_self_s(), sc0 = cpu_pid_s(server_pid);
+    for (int i = 0; i < nconns; i++) {
+        cs[i].idx = i;
+        cs[i].kind = K_HTTP;
+        if (conn_open(&cs[i]) < 0) die("connection failed");
+    }
+    uint64_t end = sub_t0 + (uint64_t)(secs * 1e9);
+    while (now_ns() < end && sub_ok + sub_bad < nsubs) {
+        loop_once(20);
+        for (int i = 0; i < nconns; i++) submits_next(&cs[i]); /* idle connections take due retries */
+    }
+    sub_stop = 1;
+    for (uint64_t until = now_ns() + 30000000000ull; now_ns() < until;) {
+        int busy = 0;
+        for (int i = 0; i < nconns; i++) busy += cs[i].state == S_BUSY;
+        if (!busy) break;
+        loop_once(50);
+    }
+    double wall = (sub_last > sub_t0 ? sub_last - sub_t0 : now_ns() - sub_t0) / 1e9;
+    double cc = cpu_self_s() - c0, sc = cpu_pid_s(server_pid) - sc0;
+    lat_sort(&sub_lat);
+    lat_sort(&shed_lat);
+    lat_sort(&e2e_lat);
+    printf("accepted (200): %ld of %d in %.2f s = %.0f reports/s; p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.1f ms\n", sub_ok, nsubs, wall,
+           sub_ok / wall, lat_pct(&sub_lat, 50) / 1e3, lat_pct(&sub_lat, 90) / 1e3, lat_pct(&sub_lat, 99) / 1e3,
+           sub_lat.n ? sub_lat.v[sub_lat.n - 1] / 1e4 : NAN);
+    printf("shed (429/503): %ld answers, p50 %.2f ms, p99 %.2f ms; first try to accepted p50 %.2f ms, p99 %.2f ms\n", sub_shed,
+           lat_pct(&shed_lat, 50) / 1e3, lat_pct(&shed_lat, 99) / 1e3, lat_pct(&e2e_lat, 50) / 1e3, lat_pct(&e2e_lat, 99) / 1e3);
+    printf("requests %ld; other statuses %ld", sub_started, sub_bad);
+    for (int k = 0; k < 16 && sub_statuses[k][0]; k++) printf(" %d×%d", sub_statuses[k][0], sub_statuses[k][1]);
+    printf("; connection errors %d\n", G.http_errors);
+    printf("server CPU %.0f%%, client CPU %.0f%% (of 200%%)\n", 100 * sc / wall, 100 * cc / wall);
+    printf("accepted per second:");
+    for (int s = 0; s < (int)wall + 1 && s < 4096; s++) printf(" %ld", sub_per_sec[s]);
+    printf("\n");
+    if (json_out) {
+        fprintf(json_out,
+                "{\"accepted\":%ld,\"targets\":%d,\"shed\":%ld,\"other\":%ld,\"errors\":%d,\"secs\":%.3f,\"per_s\":%.1f,\"p50_ms\":%.3f,"
+                "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"shed_p99_ms\":%.3f,\"e2e_p99_ms\":%.3f,\"server_cpu_pct\":%.1f,\"client_cpu_pct\":%.1f}\n",
+                sub_ok, nsubs, sub_shed, sub_bad, G.http_errors, wall, sub_ok / wall, lat_pct(&sub_lat, 50) / 1e3, lat_pct(&sub_lat, 90) / 1e3,
+                lat_pct(&sub_lat, 99) / 1e3, lat_pct(&shed_lat, 99) / 1e3, lat_pct(&e2e_lat, 99) / 1e3, 100 * sc / wall, 100 * cc / wall);
+        fclose(json_out);
+    }
+    return sub_ok == nsubs ? 0 : 1;
+}
+
 /* ---------- seq ---------- */
 
 typedef struct { char *label, *method, *token, *path, *body; } req_t;
@@ -1050,5 +1181,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "fanout")) return run_fanout(argc, argv);
     if (!strcmp(argv[1], "sends")) return run_sends(argc, argv);
     if (!strcmp(argv[1], "seq")) return run_seq(argc, argv);
+    if (!strcmp(argv[1], "submits")) return run_submits(argc, argv);
     die("unknown mode %s", argv[1]);
 }

@@ -57,6 +57,15 @@ struct TenantIsolationTests {
             let announcement = try await api.call(.post, "/api/v1/orgs/\(a.id)/announcements", as: ann,
                                                   json: API.body(["title": "Secret announcement", "body": "<p>Secret</p>", "wholeOrganization": true,
                                                                   "requireConfirmation": true])).json["id"].string!
+            let healthReport = try await api.call(.post, "/api/v1/orgs/\(a.id)/health/reports", as: ann, json: API.body([
+                "title": "Secret report", "wholeOrganization": true, "opensAt": "00:00", "closesAt": "24:00", "skipWeekends": false,
+                "questions": [["id": "temp", "kind": "temperature", "title": "Secret temperature", "required": true]]])).json
+            let healthDay = try await api.call(.get, "/api/v1/orgs/\(a.id)/health/today", as: amy).json["items"][0]["day"].string!
+            let submitted = try await api.call(.put, "/api/v1/orgs/\(a.id)/health/reports/\(healthReport["id"].string!)/submission", as: amy,
+                                               json: API.body(["day": healthDay, "answers": [["questionId": "temp", "temperature": 38.2]]])).json
+            let cardCode = submitted["card"]["code"].string!
+            let photo = try await api.parts.health.upload(Identity(userID: User.ID(string: ann.userID)!, sessionHash: "", kind: .token),
+                                                          Organization.ID(string: a.id)!, bytes: Self.png).id.string
             // Bob is the owner of organisation B: the strongest outsider.
             let bob = try await api.signUp("Bob")
             _ = try await api.createOrg(bob, name: "B")
@@ -65,7 +74,7 @@ struct TenantIsolationTests {
             let ids = ["orgId": a.id, "departmentId": department, "memberId": amyMember,
                        "invitationId": invitation["id"].string!, "requestId": request, "conversationId": group,
                        "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment, "dingId": ding,
-                       "announcementId": announcement]
+                       "announcementId": announcement, "reportId": healthReport["id"].string!, "photoId": photo]
             let bodies: [String: String] = [
                 "updateOrganization": API.body(["name": "Pwned"]),
                 "createDepartment": API.body(["name": "Pwned", "parentId": a.rootDepartmentID]),
@@ -89,9 +98,17 @@ struct TenantIsolationTests {
                 "createAnnouncement": API.body(["title": "Pwned", "body": "Pwned", "wholeOrganization": true]),
                 "updateAnnouncement": API.body(["title": "Pwned", "body": "Pwned", "wholeOrganization": true]),
                 "uploadAnnouncementAttachment": "pwned",
+                "createHealthReport": API.body(["title": "Pwned", "wholeOrganization": true, "opensAt": "00:00", "closesAt": "24:00",
+                                                "questions": [["id": "t", "kind": "text", "title": "Pwned", "required": false]]]),
+                "updateHealthReport": API.body(["title": "Pwned", "wholeOrganization": true, "opensAt": "00:00", "closesAt": "24:00",
+                                                "questions": [["id": "t", "kind": "text", "title": "Pwned", "required": false]]]),
+                "submitHealthReport": API.body(["day": healthDay, "answers": [["questionId": "temp", "temperature": 36.6]]]),
+                "setGuardians": API.body(["memberIds": []]),
+                "uploadHealthPhoto": "pwned",
             ]
             let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
-                           "uploadAttachment": "?name=pwned.txt", "uploadAnnouncementAttachment": "?name=pwned.txt"]
+                           "uploadAttachment": "?name=pwned.txt", "uploadAnnouncementAttachment": "?name=pwned.txt",
+                           "verifyHealthCard": "?code=\(cardCode)", "getHealthHistory": "?memberId=\(amyMember)", "getHealthCard": "?memberId=\(amyMember)"]
             var checked: Set<String> = []
             for op in try Self.specOperations() where !Self.notOrganisationScoped.contains(op.id) {
                 var path = op.path
@@ -101,7 +118,7 @@ struct TenantIsolationTests {
                 let body = bodies[op.id]
                 let reply = switch op.id {
                 case "importMembers": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "text/csv"])
-                case "uploadAttachment", "uploadAnnouncementAttachment": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "application/octet-stream"])
+                case "uploadAttachment", "uploadAnnouncementAttachment", "uploadHealthPhoto": try await api.call(method, path, as: bob, body: body, headers: [.contentType: "application/octet-stream"])
                 default: try await api.call(method, path, as: bob, json: body ?? (method == .get || method == .delete ? nil : "{}"))
                 }
                 #expect(reply.status == .notFound, "\(op.id) \(path) → \(reply.status.code) \(reply.text)")
@@ -116,8 +133,22 @@ struct TenantIsolationTests {
             #expect(before == after, "nothing of A changed")
             #expect(try await api.memberCount(a, as: ann) == 2)
             #expect(try await api.call(.get, "/api/v1/orgs/\(a.id)/mail-settings", as: ann).json["host"].string == "127.0.0.1")
+            let report = try await api.call(.get, "/api/v1/orgs/\(a.id)/health/reports/\(healthReport["id"].string!)", as: ann).json
+            #expect(report["title"].string == "Secret report")
+            let history = try await api.call(.get, "/api/v1/orgs/\(a.id)/health/reports/\(healthReport["id"].string!)/history", as: amy).json
+            #expect(history["days"][0]["submission"]["temperature"].double == 38.2, "Amy's report is untouched")
+            #expect(history["days"][0]["submission"]["revision"].int == 1)
         }
     }
+}
+
+extension TenantIsolationTests {
+    /// A 1×1 PNG.
+    static let png: [UInt8] = [
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+        0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+        0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ]
 }
 
 /// Where the test finds the OpenAPI document.

@@ -59,7 +59,7 @@ struct DatabaseTests {
     func concurrentWrites(engine: Engine) async throws {
         try await withParts(engine) { parts, _ in
             let owner = User(id: .random(), name: "O", email: "o@example.com", phone: nil, locale: nil, claimed: true, createdAt: Date())
-            let org = Organization(id: .random(), name: "Org", kind: .company, createdAt: Date(), memberCount: 0, eventSeq: 0)
+            let org = Organization(id: .random(), name: "Org", kind: .company, timeZone: "UTC", createdAt: Date(), memberCount: 0, eventSeq: 0)
             try await parts.database.write { tx in
                 try await AccountStore().insertUser(tx, owner, passwordHash: nil)
                 try await DirectoryStore().insertOrganization(tx, org, createdBy: owner.id)

@@ -16,7 +16,7 @@ struct Fixtures {
 
     /// An organisation with its root department.
     func org(_ name: String = "Acme", owner: User) async throws -> (Organization, Department) {
-        let org = Organization(id: .random(), name: name, kind: .company, createdAt: now, memberCount: 0, eventSeq: 0)
+        let org = Organization(id: .random(), name: name, kind: .company, timeZone: "UTC", createdAt: now, memberCount: 0, eventSeq: 0)
         try await DirectoryStore().insertOrganization(db, org, createdBy: owner.id)
         let root = Department(id: .random(), orgID: org.id, parentID: nil, name: name, kind: .department, sortOrder: 0, memberCount: 0)
         try await DirectoryStore().insertDepartment(db, root, now: now)

@@ -29,6 +29,7 @@ enum JSON: Sendable, Equatable, CustomStringConvertible, Decodable {
     subscript(index: Int) -> JSON { if case .array(let a) = self, a.indices.contains(index) { a[index] } else { .null } }
     var string: String? { if case .string(let s) = self { s } else { nil } }
     var int: Int? { if case .number(let n) = self { Int(n) } else { nil } }
+    var double: Double? { if case .number(let n) = self { n } else { nil } }
     var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
     var array: [JSON] { if case .array(let a) = self { a } else { [] } }
     var isNull: Bool { self == .null }

@@ -38,8 +38,8 @@ struct HealthService: Sendable {
         self.ding = ding
         self.photoBytes = photoBytes
         self.logger = logger
-        submits = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, job in
-            try await HealthService.write(db, outbox, job, store: HealthStore())
+        submits = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, jobs in
+            try await HealthService.write(db, outbox, jobs, store: HealthStore())
         }
     }
 
@@ -329,6 +329,8 @@ struct HealthService: Sendable {
         var subject: PersonRef
         var submitter: PersonRef
         var checked: CheckedAnswers
+        /// The answers as stored: compared with what is stored to tell a repeat from a correction.
+        var answersJSON: String
         var previousReportDay: LocalDate?
         var photos: [HealthPhoto.ID]
         var now: Date
@@ -392,34 +394,70 @@ struct HealthService: Sendable {
             }
         }
         let job = SubmitJob(report: report, day: day, subject: subject, submitter: submitter, checked: checked,
-                            previousReportDay: schedule.previousReportDay(before: day), photos: photos, now: now)
+                            answersJSON: try StoredAnswer.encode(checked.answers, order: report.questions), previousReportDay: schedule.previousReportDay(before: day), photos: photos, now: now)
         let outcome = try await submits.submit(job, sortKey: subject.userID.string)
         return (outcome.submission, HealthCardView(reportID: report.id, reportTitle: report.title, person: subject, record: outcome.record,
                                                    rules: report.rules, day: day), report.questions)
     }
 
-    /// One submission inside the shared transaction.
-    private static func write(_ db: any SQLDatabase, _ outbox: Outbox, _ job: SubmitJob, store: HealthStore) async throws -> SubmitOutcome {
-        let report = job.report
-        let existing = try await store.fetchSubmission(db, reportID: report.id, orgID: report.orgID, day: job.day, userID: job.subject.userID)
-        let record = try await store.fetchCard(db, reportID: report.id, userID: job.subject.userID) ?? .new
-        if let existing, existing.answers == job.checked.answers { return SubmitOutcome(submission: existing, record: record) }
-        let colour = job.checked.assessment(report.rules)
-        let submission = HealthSubmission(
-            reportID: report.id, orgID: report.orgID, day: job.day, person: job.subject, answers: job.checked.answers,
-            temperature: job.checked.temperature, colour: colour, revision: (existing?.revision ?? 0) + 1, submittedBy: job.submitter,
-            submittedAt: job.now)
-        try await store.saveSubmission(db, submission, answersJSON: try StoredAnswer.encode(job.checked.answers, order: report.questions))
-        let base = record.base(for: job.day)
-        let next = HealthCardRecord(state: base.after(day: job.day, assessment: colour, previousReportDay: job.previousReportDay, rules: report.rules),
-                                    prior: base, code: record.code, codeDay: record.codeDay)
-        try await store.saveCard(db, orgID: report.orgID, reportID: report.id, userID: job.subject.userID, next, now: job.now)
-        try await store.attachPhotos(db, ids: job.photos, reportID: report.id, subject: job.subject.userID)
-        let data = try EventJSON.encode(HealthSubmittedEvent(reportId: report.id.string, day: job.day.description,
-                                                             memberId: job.subject.memberID?.string, colour: colour.rawValue))
-        outbox.add(.personal(job.subject.userID, type: HealthEvent.submitted, data: data))
-        if job.submitter.userID != job.subject.userID { outbox.add(.personal(job.submitter.userID, type: HealthEvent.submitted, data: data)) }
-        return SubmitOutcome(submission: submission, record: next)
+    /// The submissions of one group commit: one read of the stored reports and cards, then one
+    /// statement per table. Jobs for the same person and day (a double tap) apply in order.
+    private static func write(_ db: any SQLDatabase, _ outbox: Outbox, _ jobs: [SubmitJob], store: HealthStore) async throws -> [SubmitOutcome] {
+        struct Key: Hashable { var report: HealthReport.ID; var day: LocalDate }
+        var stored: [Key: [User.ID: (answers: String?, revision: Int, submission: HealthSubmission)]] = [:]
+        var cards: [HealthReport.ID: [User.ID: HealthCardRecord]] = [:]
+        for (key, group) in Dictionary(grouping: jobs, by: { Key(report: $0.report.id, day: $0.day) }) {
+            stored[key] = try await store.fetchSubmissionStates(db, reportID: key.report, day: key.day, users: Array(Set(group.map(\.subject.userID))))
+        }
+        for (report, group) in Dictionary(grouping: jobs, by: \.report.id) {
+            cards[report] = try await store.fetchCards(db, reportID: report, users: Array(Set(group.map(\.subject.userID))))
+        }
+        var outcomes: [SubmitOutcome] = []
+        var submissions: [(HealthSubmission, String)] = []
+        var revisions: [(HealthSubmission, String)] = []
+        var changedCards: [HealthReport.ID: [User.ID: HealthCardRecord]] = [:]
+        for job in jobs {
+            let report = job.report
+            let key = Key(report: report.id, day: job.day)
+            let user = job.subject.userID
+            let record = cards[report.id]?[user] ?? .new
+            let existing = stored[key]?[user]
+            if let existing, existing.answers == job.answersJSON {
+                var same = existing.submission
+                same.person = job.subject
+                if same.submittedBy.userID == job.submitter.userID { same.submittedBy = job.submitter }
+                outcomes.append(SubmitOutcome(submission: same, record: record))
+                continue
+            }
+            let colour = job.checked.assessment(report.rules)
+            let submission = HealthSubmission(
+                reportID: report.id, orgID: report.orgID, day: job.day, person: job.subject, answers: job.checked.answers,
+                temperature: job.checked.temperature, colour: colour, revision: (existing?.revision ?? 0) + 1, submittedBy: job.submitter,
+                submittedAt: job.now)
+            let base = record.base(for: job.day)
+            let next = HealthCardRecord(state: base.after(day: job.day, assessment: colour, previousReportDay: job.previousReportDay, rules: report.rules),
+                                        prior: base, code: record.code, codeDay: record.codeDay)
+            stored[key, default: [:]][user] = (job.answersJSON, submission.revision, submission)
+            cards[report.id, default: [:]][user] = next
+            changedCards[report.id, default: [:]][user] = next
+            // One row per person and day in the upsert: a later job of the batch replaces an earlier.
+            submissions.removeAll { $0.0.reportID == report.id && $0.0.day == job.day && $0.0.person.userID == user }
+            submissions.append((submission, job.answersJSON))
+            revisions.append((submission, job.answersJSON))
+            try await store.attachPhotos(db, ids: job.photos, reportID: report.id, subject: user)
+            let data = try EventJSON.encode(HealthSubmittedEvent(reportId: report.id.string, day: job.day.description,
+                                                                 memberId: job.subject.memberID?.string, colour: colour.rawValue))
+            outbox.add(.personal(user, type: HealthEvent.submitted, data: data))
+            if job.submitter.userID != user { outbox.add(.personal(job.submitter.userID, type: HealthEvent.submitted, data: data)) }
+            outcomes.append(SubmitOutcome(submission: submission, record: next))
+        }
+        // Every revision is recorded, also several of one person in one batch.
+        try await store.saveSubmissions(db, latest: submissions, revisions: revisions)
+        for (report, changed) in changedCards {
+            guard let orgID = jobs.first(where: { $0.report.id == report })?.report.orgID else { continue }
+            try await store.saveCards(db, orgID: orgID, reportID: report, changed.map { ($0.key, $0.value) }, now: jobs[0].now)
+        }
+        return outcomes
     }
 
     // MARK: Cards
@@ -508,7 +546,8 @@ struct HealthService: Sendable {
             let person = try await subject(db, access, report, memberID: memberID, officerMayRead: true)
             let zone = try await store.fetchTimeZone(db, orgID: orgID)
             let today = LocalDate(now, in: zone)
-            let first = today.adding(days: -(days - 1))
+            // From the day the report was set up.
+            let first = max(today.adding(days: -(days - 1)), min(today, LocalDate(report.createdAt, in: zone)))
             let submissions = try await store.fetchSubmissions(db, reportID: reportID, orgID: orgID, userID: person.userID, from: first)
             let byDay = Dictionary(submissions.map { ($0.day, $0) }, uniquingKeysWith: { a, _ in a })
             let reportDays = Set(report.schedule(in: zone).reportDays(from: first, through: today)).union(byDay.keys)
@@ -576,13 +615,13 @@ struct HealthService: Sendable {
     // MARK: Photos
 
     func upload(_ identity: Identity, _ orgID: Organization.ID, bytes: [UInt8]) async throws -> HealthPhoto {
+        _ = try await database.read { db in try await directory.accessMember(db, identity, orgID) }
         guard !bytes.isEmpty else { throw AppError.invalid("body", "The photo is empty.", code: "empty") }
         guard bytes.count <= photoBytes else { throw BodyLimitExceeded(limit: photoBytes) }
         let type = ContentSniffer.sniff(bytes).contentType
         guard ["image/png", "image/jpeg", "image/webp"].contains(type) else {
             throw AppError(.unsupportedMediaType, "unsupported_media_type", "Send a PNG, JPEG or WebP photo.")
         }
-        _ = try await database.read { db in try await directory.accessMember(db, identity, orgID) }
         let sha = try files.write(bytes, namespace: "health-\(orgID.string)")
         let photo = HealthPhoto(id: .random(), orgID: orgID, uploaderID: identity.userID, subjectID: nil, reportID: nil, contentType: type,
                                 size: Int64(bytes.count), sha256: sha, createdAt: clock.now())

@@ -17,6 +17,8 @@ import Synchronization
 /// key (e.g. one conversation) share a lane and keep their order, and lanes lock disjoint rows.
 final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
     typealias Work = @Sendable (any SQLDatabase, Outbox, Job) async throws -> Result
+    /// The writes of a whole batch at once (set-based SQL), a result per job in order.
+    typealias BatchWork = @Sendable (any SQLDatabase, Outbox, [Job]) async throws -> [Result]
 
     private struct Pending: Sendable {
         var job: Job
@@ -34,7 +36,8 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
     }
 
     private let transactor: Transactor
-    private let work: Work
+    private let work: Work?
+    private let batchWork: BatchWork?
     private let maxBatch: Int
     private let logger: Logger
     private let lanes: [Lane]
@@ -45,6 +48,19 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
         self.transactor = transactor
         self.lanes = (0..<(lanes ?? (transactor.database.engine == .sqlite ? 1 : 8))).map { _ in Lane() }
         self.work = work
+        batchWork = nil
+        self.maxBatch = maxBatch
+        self.logger = logger
+    }
+
+    /// A committer whose batches are written together by `batchWork` (one statement per table
+    /// instead of one per job). A batch that fails is retried job by job, each alone in its
+    /// transaction, so one bad job fails alone.
+    init(transactor: Transactor, maxBatch: Int = 256, logger: Logger, batchWork: @escaping BatchWork) {
+        self.transactor = transactor
+        lanes = (0..<(transactor.database.engine == .sqlite ? 1 : 8)).map { _ in Lane() }
+        work = nil
+        self.batchWork = batchWork
         self.maxBatch = maxBatch
         self.logger = logger
     }
@@ -89,6 +105,7 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
     }
 
     private func run(_ batch: [Pending]) async {
+        guard let work else { return await runTogether(batch) }
         do {
             // The outbox lives inside the transaction body: a retried transaction starts afresh.
             let (results, committed) = try await transactor.database.write { db -> ([Swift.Result<Result, any Error>], Outbox.Committed) in
@@ -121,6 +138,24 @@ final class GroupCommitter<Job: Sendable, Result: Sendable>: Sendable {
         } catch {
             if batch.count > 1 { logger.warning("a group commit failed", metadata: ["error": "\(error)", "size": "\(batch.count)"]) }
             for pending in batch { pending.continuation.resume(throwing: error) }
+        }
+    }
+
+    private func runTogether(_ batch: [Pending]) async {
+        guard let batchWork else { return }
+        do {
+            let (results, committed) = try await transactor.database.write { db -> ([Result], Outbox.Committed) in
+                let outbox = Outbox()
+                let results = try await batchWork(db, outbox, batch.map(\.job))
+                precondition(results.count == batch.count, "a result per job")
+                return (results, outbox.committed)
+            }
+            await transactor.deliver(committed)
+            for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
+        } catch {
+            guard batch.count > 1 else { return batch[0].continuation.resume(throwing: error) }
+            logger.warning("a group commit failed; its jobs are retried one by one", metadata: ["error": "\(error)", "size": "\(batch.count)"])
+            for pending in batch { await runTogether([pending]) }
         }
     }
 }

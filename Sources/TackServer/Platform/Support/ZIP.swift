@@ -9,8 +9,11 @@ import Foundation
 /// entry is never held twice. Since the archive is in memory, the local header's CRC and sizes are
 /// patched when the entry ends instead of following the data in a data descriptor.
 ///
+/// Noncopyable, so `finish` takes the buffer over instead of copying it: with a copyable writer the
+/// caller's copy kept the buffer shared and every later append copied the whole archive.
+///
 /// Limits: no ZIP64, so at most 65,535 entries and 4 GiB in all (a precondition).
-struct ZIPWriter: Sendable {
+struct ZIPWriter: ~Copyable, Sendable {
     private struct Entry: Sendable {
         var name: [UInt8]
         var headerOffset: Int
@@ -133,8 +136,9 @@ struct ZIPWriter: Sendable {
     }
 }
 
-/// CRC-32 as ZIP, gzip and PNG use it (IEEE 802.3, reflected polynomial 0xEDB88320), one table
-/// lookup per byte.
+/// CRC-32 as ZIP, gzip and PNG use it (IEEE 802.3, reflected polynomial 0xEDB88320). Eight bytes
+/// a step with eight tables ("slicing-by-8"): one table lookup per byte made this a quarter of the
+/// time of writing a 45,000-row workbook; eight tables bring it to about a tenth.
 struct CRC32: Sendable {
     private var state: UInt32 = 0xFFFF_FFFF
 
@@ -142,8 +146,22 @@ struct CRC32: Sendable {
 
     mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) {
         var crc = state
-        Self.table.withUnsafeBufferPointer { table in
-            for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        Self.tables.withUnsafeBufferPointer { t in
+            let raw = UnsafeRawBufferPointer(bytes)
+            var i = 0
+            while i + 8 <= raw.count {
+                let low = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)) ^ crc
+                let high = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self))
+                crc = t[7 * 256 + Int(low & 0xFF)] ^ t[6 * 256 + Int(low >> 8 & 0xFF)]
+                    ^ t[5 * 256 + Int(low >> 16 & 0xFF)] ^ t[4 * 256 + Int(low >> 24)]
+                    ^ t[3 * 256 + Int(high & 0xFF)] ^ t[2 * 256 + Int(high >> 8 & 0xFF)]
+                    ^ t[256 + Int(high >> 16 & 0xFF)] ^ t[Int(high >> 24)]
+                i += 8
+            }
+            while i < raw.count {
+                crc = t[Int((crc ^ UInt32(raw[i])) & 0xFF)] ^ (crc >> 8)
+                i += 1
+            }
         }
         state = crc
     }
@@ -154,11 +172,22 @@ struct CRC32: Sendable {
         return crc.value
     }
 
-    private static let table: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
+    /// Table k (entries k·256 ..< (k+1)·256) is the CRC of a byte followed by k zero bytes.
+    private static let tables: [UInt32] = {
+        var tables = [UInt32](repeating: 0, count: 8 * 256)
+        for n in 0..<256 {
+            var c = UInt32(n)
+            for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            tables[n] = c
+        }
+        for k in 1..<8 {
+            for n in 0..<256 {
+                let previous = tables[(k - 1) * 256 + n]
+                tables[k * 256 + n] = tables[Int(previous & 0xFF)] ^ (previous >> 8)
+            }
+        }
+        return tables
+    }()
 }
 
 extension [UInt8] {
