@@ -64,7 +64,9 @@ function memberRow(orgId, report, row) {
   const reported = row.status === 'reported';
   return h('li', { class: 'health-member', 'data-testid': 'health-member-row', 'data-status': row.status, 'data-member-id': row.member.memberId },
     h('div', { class: 'health-member-head' },
-      h('span', { class: 'health-member-name', 'data-testid': 'health-member-name' }, row.member.name),
+      // A member's history, read by a manager, is written to the access log.
+      h('a', { class: 'health-member-name', href: `#/org/${orgId}/health/history/${report.id}/${row.member.memberId}`, 'data-testid': 'health-member-name' },
+        row.member.name),
       reported ? colourMark(row.colour, 'health-member-colour') : h('span', { class: 'health-mark is-missed' }, h('span', { class: 'health-dot', 'aria-hidden': 'true' }), t('health.notReported')),
       row.temperature != null && h('span', { class: 'health-member-temp', 'data-testid': 'health-member-temperature' }, formatTemperature(row.temperature))),
     h('p', { class: 'health-note' },
