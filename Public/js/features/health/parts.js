@@ -1,6 +1,7 @@
 /** Small pieces the health views share: tabs, colours in words, days, a live clock, answers as text. */
 import { h } from '../../core/dom.js';
 import { formatTime, locale, t } from '../../core/i18n.js';
+import { tabBar } from '../orgs/tabs.js';
 import { canManageHealth, isOwner, photoUrl } from './state.js';
 
 export const COLOURS = ['green', 'yellow', 'red'];
@@ -51,19 +52,13 @@ export function liveClock(timeZone, attrs = {}) {
 
 /** The tabs over the health pages: today, card check, and for managers the reports, for owners the access log. */
 export function healthTabs(orgId, current) {
-  const tabs = [
-    ['today', '', 'health.tab.today'],
-    ['check', '/check', 'health.tab.check'],
-    canManageHealth(orgId) && ['reports', '/reports', 'health.tab.reports'],
-    isOwner(orgId) && ['access', '/access-log', 'health.tab.access'],
-  ].filter(Boolean);
-  return h('nav', { class: 'health-tabs', 'aria-label': t('nav.health'), 'data-testid': 'health-tabs' },
-    tabs.map(([key, suffix, label]) => h('a', {
-      class: 'health-tab',
-      href: `#/org/${orgId}/health${suffix}`,
-      'aria-current': key === current ? 'page' : null,
-      'data-testid': `health-tab-${key}`,
-    }, t(label))));
+  const base = `#/org/${orgId}/health`;
+  return tabBar(t('nav.health'), 'health', [
+    ['today', base, t('health.tab.today')],
+    ['check', `${base}/check`, t('health.tab.check')],
+    canManageHealth(orgId) && ['reports', `${base}/reports`, t('health.tab.reports')],
+    isOwner(orgId) && ['access', `${base}/access-log`, t('health.tab.access')],
+  ].filter(Boolean), current);
 }
 
 /** A page of the health section: a title, the tabs, and `children`. */
