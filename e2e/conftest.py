@@ -153,6 +153,13 @@ def api(context, method: str, path: str, body=None):
     return context.request.fetch(f"{BASE_URL}{path}", method=method, headers=headers, data=data)
 
 
+def member_id(context, org_id: str, name: str) -> str:
+    """The member id of the person called `name`, as the context's signed-in person finds them."""
+    found = api(context, "GET", f"/api/v1/orgs/{org_id}/members?q={name}")
+    assert found.ok, found.text()
+    return next(m["id"] for m in found.json()["items"] if m["name"] == name)
+
+
 def join_org(new_context, owner_context, org_id: str, role: str = "member", **context_options):
     """Someone new signs up and joins the organisation with an invitation; returns (person, page)
     with the page signed in and knowing the membership."""

@@ -7,13 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import api, join_org, sign_up_with_org, unique
-
-
-def member_id(context, org_id, name):
-    found = api(context, "GET", f"/api/v1/orgs/{org_id}/members?q={name}")
-    assert found.ok, found.text()
-    return next(m["id"] for m in found.json()["items"] if m["name"] == name)
+from conftest import api, join_org, member_id, sign_up_with_org, unique
 
 
 def department(context, org_id, name, parent=None):

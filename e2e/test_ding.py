@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from conftest import (
-    api, conversation_row, create_group, join_org, open_chat, pick_member, send_message, sent_message,
+    api, conversation_row, create_group, join_org, member_id, open_chat, pick_member, send_message, sent_message,
     sign_up_with_org, unique,
 )
 
@@ -19,12 +19,6 @@ def providers(context, org_id):
     policy = api(context, "GET", f"/api/v1/orgs/{org_id}/ding-policy")
     assert policy.ok, policy.text()
     return {p["channel"]: (None if p["available"] else p["reason"]) for p in policy.json()["providers"]}
-
-
-def member_id(context, org_id, name):
-    found = api(context, "GET", f"/api/v1/orgs/{org_id}/members?q={name}")
-    assert found.ok, found.text()
-    return next(m["id"] for m in found.json()["items"] if m["name"] == name)
 
 
 def open_sent(page, org_id, text):

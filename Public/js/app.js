@@ -15,6 +15,14 @@ import { closeChat, openChat } from './features/chat/state.js';
 import { receivedPage, sentPage } from './features/ding/page.js';
 import { clearAlerts } from './features/ding/state.js';
 import { directoryPage } from './features/directory/page.js';
+import { accessLogPage } from './features/health/access-log.js';
+import { checkPage } from './features/health/check.js';
+import { dashboardPage } from './features/health/dashboard.js';
+import { editorPage } from './features/health/editor.js';
+import { historyPage } from './features/health/history.js';
+import { reportsPage } from './features/health/reports.js';
+import { canManageHealth, closeHealth, isOwner } from './features/health/state.js';
+import { todayPage } from './features/health/today.js';
 import { closeOrg } from './features/directory/state.js';
 import { importView } from './features/import/view.js';
 import { joinView } from './features/invites/join.js';
@@ -41,10 +49,13 @@ function notFoundView(root) {
     h('h1', {}, t('notFound.title')), h('p', {}, t('notFound.lead')), h('a', { href: '#/' }, t('notFound.home'))));
 }
 
-/** Organisation pages render only for members (and admins, for admin pages). */
-function orgPage(view, { admin = false } = {}) {
+/**
+ * Organisation pages render only for members (and admins, for admin pages; `allow(orgId)` for
+ * pages of other roles).
+ */
+function orgPage(view, { admin = false, allow = () => true } = {}) {
   return (root, params) => {
-    if (!membership(params.orgId) || (admin && !isAdmin(params.orgId))) return notFoundView(root);
+    if (!membership(params.orgId) || (admin && !isAdmin(params.orgId)) || !allow(params.orgId)) return notFoundView(root);
     rememberOrg(params.orgId);
     openChat(params.orgId);
     return view(root, params);
@@ -74,6 +85,15 @@ const routes = [
   { path: '/org/:orgId/announcements/manage/:announcementId', view: orgPage(manageAnnouncementsPage) },
   { path: '/org/:orgId/announcements/manage/:announcementId/edit', view: orgPage(composePage, { admin: true }) },
   { path: '/org/:orgId/announcements/:announcementId', view: orgPage(announcementsPage) },
+  { path: '/org/:orgId/health', view: orgPage(todayPage) },
+  { path: '/org/:orgId/health/check', view: orgPage(checkPage) },
+  { path: '/org/:orgId/health/history/:reportId', view: orgPage(historyPage) },
+  { path: '/org/:orgId/health/history/:reportId/:memberId', view: orgPage(historyPage) },
+  { path: '/org/:orgId/health/reports', view: orgPage(reportsPage, { allow: canManageHealth }) },
+  { path: '/org/:orgId/health/reports/new', view: orgPage(editorPage, { allow: canManageHealth }) },
+  { path: '/org/:orgId/health/reports/:reportId', view: orgPage(dashboardPage) },
+  { path: '/org/:orgId/health/reports/:reportId/edit', view: orgPage(editorPage, { allow: canManageHealth }) },
+  { path: '/org/:orgId/health/access-log', view: orgPage(accessLogPage, { allow: isOwner }) },
   { path: '/org/:orgId/invites', view: orgPage(invitesView, { admin: true }) },
   { path: '/org/:orgId/import', view: orgPage(importView, { admin: true }) },
   { path: '/org/:orgId/settings', view: orgPage(settingsView, { admin: true }) },
@@ -123,6 +143,7 @@ function followSession({ status, user, memberships }) {
     closeChat();
     clearAlerts();
     closeAnnouncements();
+    closeHealth();
     return;
   }
   socket.follow(memberships.map((m) => m.organization));

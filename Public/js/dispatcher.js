@@ -7,6 +7,7 @@ import * as thread from './features/chat/thread.js';
 import { notifyDing } from './features/ding/banner.js';
 import * as ding from './features/ding/state.js';
 import * as directory from './features/directory/state.js';
+import * as health from './features/health/state.js';
 import * as invites from './features/invites/state.js';
 import { membershipAdded, ownJoinRequestUpdated } from './features/invites/join-state.js';
 import * as orgs from './features/orgs/state.js';
@@ -62,6 +63,9 @@ const handlers = {
   'announcement.pinned': ({ data }) => announcements.pinnedChanged(data),
   'announcement.updated': ({ org, data }) => announcements.updated(org, data),
   'announcement.stats': ({ org, data }) => announcements.statsChanged(org, data),
+  // Health events are personal; the organisation is the event's `org` (or the data's `orgId`).
+  'health.reminder': ({ org, data }) => health.reminded(org ?? data.orgId, data),
+  'health.submitted': ({ org, data }) => health.submitted(org ?? data.orgId, data),
 };
 
 function messageChanged({ org, data }) {
@@ -70,14 +74,15 @@ function messageChanged({ org, data }) {
 }
 
 /**
- * Chat, DING and announcement events are not in an organisation's log: after every
+ * Chat, DING, announcement and health events are not in an organisation's log: after every
  * (re)connection, the conversations are fetched afresh and the open one is synced from its
- * cursor, and the unconfirmed DINGs (the banners), the DING page and the announcements in view
- * are fetched afresh (docs/events.md).
+ * cursor, and the unconfirmed DINGs (the banners), the DING page, the announcements in view and
+ * today's health reports are fetched afresh (docs/events.md).
  */
 export async function caughtUp() {
   ding.resyncDings();
   announcements.resyncAnnouncements();
+  health.resyncHealth();
   await chat.loadConversations();
   await thread.syncThread();
 }

@@ -1,6 +1,6 @@
 /**
  * The header: organisation switcher, one's join requests, sections (with the chat's unread count,
- * the unconfirmed DINGs and the unread announcements), the DING banners,
+ * the unconfirmed DINGs and the unread announcements), the DING banners, health report reminders,
  * connection state, language, one's name (linking to one's own profile in the organisation in
  * view), sign-out.
  */
@@ -12,6 +12,7 @@ import { announcementBadge } from './features/announcements/badge.js';
 import { saveLocale, session, signOut } from './features/auth/state.js';
 import { chat } from './features/chat/state.js';
 import { dingBadge, dingBanners } from './features/ding/banner.js';
+import { healthReminders } from './features/health/notice.js';
 import { ownRequestNotices } from './features/invites/requests.js';
 import { isAdmin, membership, memberships } from './features/orgs/state.js';
 
@@ -48,11 +49,13 @@ function sections(orgId, chatBadge, dingCount, announcementCount) {
   const inDing = path === `${base}/ding` || path.startsWith(`${base}/ding/`);
   const inAnnouncements = path === `${base}/announcements` || path.startsWith(`${base}/announcements/`);
   const inSettings = path === `${base}/settings` || path.startsWith(`${base}/settings/`);
+  const inHealth = path === `${base}/health` || path.startsWith(`${base}/health/`);
   return h('nav', { class: 'shell-nav', 'aria-label': t('shell.sections') },
-    link('', t('nav.directory'), 'nav-directory', !inChat && !inDing && !inAnnouncements && !inSettings && !/\/(invites|import)$/.test(path)),
+    link('', t('nav.directory'), 'nav-directory', !inChat && !inDing && !inAnnouncements && !inSettings && !inHealth && !/\/(invites|import)$/.test(path)),
     link('/chat', t('nav.chat'), 'nav-chat', inChat, chatBadge),
     link('/ding', t('nav.ding'), 'nav-ding', inDing, dingCount),
     link('/announcements', t('nav.announcements'), 'nav-announcements', inAnnouncements, announcementCount),
+    link('/health', t('nav.health'), 'nav-health', inHealth),
     isAdmin(orgId) && [
       link('/invites', t('nav.invites'), 'nav-invites', path === `${base}/invites`),
       link('/import', t('nav.import'), 'nav-import', path === `${base}/import`),
@@ -101,6 +104,7 @@ export function mountShell(header, connection) {
   const unconfirmed = dingBadge(currentOrgId);
   const unreadAnnouncements = announcementBadge(currentOrgId);
   const banners = dingBanners();
+  const reminders = healthReminders();
   const showConnection = () => {
     const { state } = connection.get();
     indicator.dataset.state = state;
@@ -124,6 +128,7 @@ export function mountShell(header, connection) {
           onclick: () => signOut().catch((error) => window.alert(errorText(error))),
         })),
       signedIn ? banners : '',
+      signedIn ? reminders : '',
     );
   };
   session.subscribe(render);

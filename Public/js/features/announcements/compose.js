@@ -9,8 +9,9 @@ import { h } from '../../core/dom.js';
 import { attempt, button, checkbox, errorLine, field, form } from '../../core/forms.js';
 import { errorText, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
+import { audienceChoice } from '../directory/audience.js';
 import { richTextEditor } from './richtext.js';
-import { announcementsPath, createAnnouncement, fetchDepartments, updateAnnouncement, uploadAttachment } from './state.js';
+import { announcementsPath, createAnnouncement, updateAnnouncement, uploadAttachment } from './state.js';
 
 /** `YYYY-MM-DDTHH:MM` in local time, as a datetime-local input reads it. */
 function localMinute(date) {
@@ -20,46 +21,6 @@ function localMinute(date) {
 /** A refused announcement says why in the server's words, field by field. */
 function problemText(error) {
   return error?.errors?.length ? error.errors.map((e) => e.message).join(' ') : errorText(error);
-}
-
-/** The department tree as nested checkboxes; `chosen()` lists the ticked ids. */
-function departmentTree(orgId, selected) {
-  const el = h('div', { class: 'ann-tree', 'data-testid': 'ann-departments' }, h('p', { class: 'ann-note' }, t('common.loading')));
-  const boxes = [];
-  fetchDepartments(orgId).then((departments) => {
-    const children = new Map();
-    for (const d of departments) children.set(d.parentId ?? null, [...(children.get(d.parentId ?? null) ?? []), d]);
-    const root = children.get(null)?.[0];
-    const branch = (parentId) => {
-      const list = (children.get(parentId) ?? []).sort((a, b) => a.sortOrder - b.sortOrder || a.name.localeCompare(b.name));
-      if (!list.length) return '';
-      return h('ul', { class: 'ann-tree-list' }, list.map((d) => {
-        const box = h('input', { type: 'checkbox', value: d.id, checked: selected.has(d.id), 'data-testid': 'ann-department' });
-        boxes.push(box);
-        return h('li', {}, h('label', { class: 'check' }, box, h('span', {}, d.name)), branch(d.id));
-      }));
-    };
-    const tree = root ? branch(root.id) : '';
-    el.replaceChildren(tree || h('p', { class: 'ann-note' }, t('announcements.noDepartments')));
-  }, (error) => el.replaceChildren(h('p', { class: 'form-error' }, errorText(error))));
-  return { el, chosen: () => boxes.filter((b) => b.checked).map((b) => b.value) };
-}
-
-function audienceChoice(orgId, existing) {
-  const whole = existing ? existing.wholeOrganization : false;
-  const tree = departmentTree(orgId, new Set(existing?.departmentIds ?? []));
-  const show = (isWhole) => { tree.el.hidden = isWhole; };
-  show(whole);
-  return {
-    el: h('fieldset', { class: 'ann-choice', 'data-testid': 'ann-audience' },
-      h('legend', { class: 'field-label' }, t('announcements.audience')),
-      h('label', { class: 'check' }, h('input', { type: 'radio', name: 'audience', value: 'departments', checked: !whole, 'data-testid': 'ann-audience-departments', onchange: () => show(false) }),
-        h('span', {}, t('announcements.audienceDepartments'))),
-      h('label', { class: 'check' }, h('input', { type: 'radio', name: 'audience', value: 'org', checked: whole, 'data-testid': 'ann-audience-org', onchange: () => show(true) }),
-        h('span', {}, t('announcements.audienceOrg'))),
-      tree.el),
-    departments: tree.chosen,
-  };
 }
 
 function whenChoice(existing) {
@@ -105,7 +66,7 @@ function attachmentPicker(orgId, existing) {
 function composeForm(root, orgId, existing) {
   const editor = richTextEditor({ placeholder: t('announcements.bodyPlaceholder') });
   if (existing) editor.setHtml(existing.body);
-  const audience = audienceChoice(orgId, existing);
+  const audience = audienceChoice(orgId, existing, 'ann');
   const files = attachmentPicker(orgId, existing);
   const submit = existing ? t('announcements.save') : t('announcements.publish');
   root.append(h('section', { class: 'ann-compose', 'data-testid': 'ann-compose' },

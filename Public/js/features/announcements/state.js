@@ -226,8 +226,3 @@ export function uploadAttachment(orgId, file) {
   return api.post(`${announcementsPath(orgId)}/attachments?name=${encodeURIComponent(file.name)}`, file,
     { contentType: 'application/octet-stream' });
 }
-
-/** The organisation's departments (for the audience picker). */
-export async function fetchDepartments(orgId) {
-  return (await api.get(`/api/v1/orgs/${orgId}/departments`)).items;
-}

@@ -1,8 +1,12 @@
-/** The directory screen: the department tree beside the member list or a member's profile. */
+/**
+ * The directory screen: the department tree beside the member list or a member's profile. On the
+ * organisation's home (no department or member open), today's health reports not yet made.
+ */
 import { h } from '../../core/dom.js';
 import { button } from '../../core/forms.js';
 import { errorText, t } from '../../core/i18n.js';
 import { watch } from '../../core/store.js';
+import { healthNotice } from '../health/notice.js';
 import { memberListView } from './members.js';
 import { profileView } from './profile.js';
 import { directory, openOrg } from './state.js';
@@ -24,7 +28,8 @@ export function directoryPage(root, { orgId, deptId, memberId }) {
     h('div', { class: 'dir-backdrop', onclick: closeTree }),
     main.el,
   );
-  root.append(page);
+  const notice = !deptId && !memberId ? healthNotice(orgId) : null;
+  root.append(notice?.el ?? '', page);
   const unwatch = watch(directory, (s) => s.error, (error) => {
     if (error) page.replaceChildren(h('p', { class: 'dir-error', 'data-testid': 'not-found' }, errorText(error)));
   });
@@ -32,5 +37,6 @@ export function directoryPage(root, { orgId, deptId, memberId }) {
     unwatch();
     tree.destroy();
     main.destroy();
+    notice?.destroy();
   };
 }

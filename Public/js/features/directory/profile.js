@@ -1,6 +1,7 @@
 /**
  * A member's profile; admins change role, capabilities and departments, members their title. On
- * one's own profile, also what one gets by e-mail from this organisation.
+ * one's own profile, also what one gets by e-mail from this organisation. A student's parents or
+ * guardians: set by admins (in schools, or for members marked student), seen by the student.
  */
 import { h } from '../../core/dom.js';
 import { attempt, button, checkbox, errorLine, field, form, select } from '../../core/forms.js';
@@ -8,6 +9,7 @@ import { errorText, formatDateTime, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
 import { watch } from '../../core/store.js';
 import { session } from '../auth/state.js';
+import { guardiansCard } from '../health/guardians.js';
 import { emailPreferencesCard } from '../mail/preferences.js';
 import { isAdmin, membership } from '../orgs/state.js';
 import { avatar, badges, flattenTree } from './parts.js';
@@ -78,6 +80,11 @@ function editForm(orgId, member, departments, saved) {
   });
 }
 
+/** Whether the member may have parents or guardians: students, and anyone in a school. */
+function hasGuardians(orgId, member) {
+  return membership(orgId)?.organization.kind === 'school' || member.capabilities.includes('student');
+}
+
 /** Opens the 1:1 chat with the member. */
 function messageLink(orgId, member) {
   return h('a', { class: 'btn btn-primary profile-message', href: `#/org/${orgId}/chat/with/${member.id}`, 'data-testid': 'profile-message' }, t('profile.message'));
@@ -111,6 +118,7 @@ export function profileView(orgId, memberId) {
       ...(!self && member.claimed !== false ? [messageLink(orgId, member)] : []),
       ...(admin || self ? [editForm(orgId, member, departments, saved)] : []),
       ...(admin && !self && member.role !== 'owner' ? removeButton(orgId, member) : []),
+      ...(hasGuardians(orgId, member) && (admin || self) ? [guardiansCard(orgId, member, admin)] : []),
     );
   });
   return { el, destroy: unsubscribe };

@@ -53,12 +53,17 @@ export function memberLeft(orgId, userId) {
   if (userId === session.get().user?.id) removeMembership(orgId);
 }
 
+/** The browser's time zone (IANA), the default for a new organisation's daily reports. */
+export function browserTimeZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+}
+
 export async function createOrganization({ name, kind }) {
-  const created = await api.create('/api/v1/orgs', { name, kind });
+  const created = await api.create('/api/v1/orgs', { name, kind, timeZone: browserTimeZone() });
   addMembership(created);
   return created;
 }
 
-export async function updateOrganizationSettings(orgId, { name, kind }) {
-  updateOrganization(await api.patch(`/api/v1/orgs/${orgId}`, { name, kind }));
+export async function updateOrganizationSettings(orgId, { name, kind, timeZone }) {
+  updateOrganization(await api.patch(`/api/v1/orgs/${orgId}`, { name, kind, timeZone }));
 }

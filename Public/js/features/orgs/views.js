@@ -12,6 +12,12 @@ import { settingsTabs } from './tabs.js';
 
 const kindOptions = () => [['company', t('orgKind.company')], ['school', t('orgKind.school')]];
 
+/** Every IANA time zone the browser knows, the organisation's own first if it is not among them. */
+function timeZoneOptions(current) {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  return [...new Set([current, ...zones].filter(Boolean))].map((zone) => [zone, zone.replaceAll('_', ' ')]);
+}
+
 /** One's join requests, live; opens an organisation as soon as a request to it is approved. */
 function ownRequests() {
   const el = h('div', { class: 'orgs-requests', 'data-testid': 'own-requests' });
@@ -62,6 +68,8 @@ export function settingsView(root, { orgId }) {
       form({ class: 'orgs-form', 'data-testid': 'org-settings-form' }, [
         field(t('orgs.name'), h('input', { name: 'name', value: organization.name, required: true, 'data-testid': 'org-name' })),
         field(t('orgs.kind'), select({ name: 'kind', 'data-testid': 'org-kind' }, kindOptions(), organization.kind)),
+        field(t('orgs.timeZone'), select({ name: 'timeZone', 'data-testid': 'org-time-zone' }, timeZoneOptions(organization.timeZone), organization.timeZone)),
+        h('p', { class: 'orgs-hint' }, t('orgs.timeZoneHint')),
         h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'org-settings-submit' }, t('common.save')),
       ], async (values) => {
         saved.hidden = true;
