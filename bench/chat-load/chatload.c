@@ -1083,7 +1083,8 @@ static int run_submits(int argc, char **argv) {
                 "{\"accepted\":%ld,\"targets\":%d,\"shed\":%ld,\"other\":%ld,\"errors\":%d,\"secs\":%.3f,\"per_s\":%.1f,\"p50_ms\":%.3f,"
                 "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"shed_p99_ms\":%.3f,\"e2e_p99_ms\":%.3f,\"server_cpu_pct\":%.1f,\"client_cpu_pct\":%.1f}\n",
                 sub_ok, nsubs, sub_shed, sub_bad, G.http_errors, wall, sub_ok / wall, lat_pct(&sub_lat, 50) / 1e3, lat_pct(&sub_lat, 90) / 1e3,
-                lat_pct(&sub_lat, 99) / 1e3, lat_pct(&shed_lat, 99) / 1e3, lat_pct(&e2e_lat, 99) / 1e3, 100 * sc / wall, 100 * cc / wall);
+                lat_pct(&sub_lat, 99) / 1e3, shed_lat.n ? lat_pct(&shed_lat, 99) / 1e3 : 0.0, e2e_lat.n ? lat_pct(&e2e_lat, 99) / 1e3 : 0.0,
+                100 * sc / wall, 100 * cc / wall);
         fclose(json_out);
     }
     return sub_ok == nsubs ? 0 : 1;
