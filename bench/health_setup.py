@@ -12,6 +12,8 @@
 DB is a path to tack.sqlite or "postgres:PORT" (written with psql as the postgres user).
 """
 import argparse
+import csv
+import io
 import datetime
 import hashlib
 import json
@@ -58,7 +60,9 @@ def query(db, sql, params=()):
 def copy(db, table, columns, rows):
     """Inserts rows (tuples of str/float/int; datetime as seconds) into a table."""
     if db.startswith("postgres:"):
-        lines = "\n".join(",".join("" if v is None else str(v) for v in r) for r in rows) + "\n"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([["" if v is None else v for v in r] for r in rows])
+        lines = out.getvalue()
         psql(db.split(":")[1], f"\\copy {table}({','.join(columns)}) FROM STDIN WITH (FORMAT csv)", stdin=lines)
         return
     con = sqlite3.connect(db, timeout=30)
