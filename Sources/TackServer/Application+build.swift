@@ -30,6 +30,8 @@ public struct TackServerParts: Sendable {
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
+    /// Bounds the API requests handled at once (nil when admission control is off).
+    let admission: AdmissionLimiter?
 }
 
 /// Prometheus metrics for the whole process (swift-metrics allows one bootstrap per process).
@@ -106,8 +108,14 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     services.append(chat.receipts)
     services.append(announcementNotifier)
     if configuration.runJobs { services.append(jobs) }
+    let admission = configuration.admissionOptions.map { options in
+        let delay = SchedulingDelay()
+        services.append(delay)
+        return AdmissionLimiter(options, schedulingDelay: delay)
+    }
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs, ding: ding,
-                           mail: mail, announcements: announcements, health: health, migrator: migrator, services: services)
+                           mail: mail, announcements: announcements, health: health, migrator: migrator, services: services,
+                           admission: admission)
 }
 
 /// Builds the HTTP application: the OpenAPI handlers behind the platform middleware, the web
@@ -123,6 +131,9 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
     router.add(middleware: MethodNotAllowedMiddleware(table: APIRouteTable(spec: spec)))
     router.add(middleware: FileMiddleware(configuration.resolvedPublicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
                                           searchForIndexHtml: true, logger: logger))
+    // Admission control before any work a request causes: reading its body, the session lookup
+    // of AuthMiddleware, the handler. After ProblemMiddleware, which renders its 503.
+    if let admission = parts.admission { router.add(middleware: AdmissionControlMiddleware(limiter: admission)) }
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, attachmentLimit: configuration.maxAttachmentBytes))
     router.add(middleware: NulCharacterGuard(limit: configuration.maxBodyBytes))
     router.add(middleware: AuthMiddleware(auth: parts.auth, secureCookies: configuration.secureCookies))

@@ -31,6 +31,14 @@ public struct TackConfiguration: Sendable {
     public var groupMaxMembers = 1000
     /// Bytes of directory list answers kept in memory (`TACK_DIRECTORY_CACHE_MB`; 0 turns it off).
     public var directoryCacheBytes = 64 << 20
+    /// API requests handled at once (`TACK_MAX_CONCURRENT_REQUESTS`); more wait in a queue.
+    /// 0 turns admission control off.
+    public var maxConcurrentRequests = 256
+    /// API requests that may wait for their turn (`TACK_MAX_QUEUED_REQUESTS`); more are refused
+    /// with 503 `overloaded` at once.
+    public var maxQueuedRequests = 4096
+    /// Seconds a request may wait for its turn before it is refused with 503 (`TACK_MAX_QUEUE_WAIT`).
+    public var maxQueueWait: TimeInterval = 3
     /// Messages queued for one WebSocket before its client counts as too slow (closed with 4008).
     public var socketQueueLimit = 1024
     /// How long read receipts are gathered before the senders hear of them (tests lengthen it).
@@ -91,6 +99,18 @@ public struct TackConfiguration: Sendable {
             guard let n = Int(v), n >= 0 else { throw ConfigurationError("TACK_DIRECTORY_CACHE_MB must be 0 or more") }
             c.directoryCacheBytes = n << 20
         }
+        if let v = environment["TACK_MAX_CONCURRENT_REQUESTS"], !v.isEmpty {
+            guard let n = Int(v), (0...100_000).contains(n) else { throw ConfigurationError("TACK_MAX_CONCURRENT_REQUESTS must be 0 (off) to 100000") }
+            c.maxConcurrentRequests = n
+        }
+        if let v = environment["TACK_MAX_QUEUED_REQUESTS"], !v.isEmpty {
+            guard let n = Int(v), (0...1_000_000).contains(n) else { throw ConfigurationError("TACK_MAX_QUEUED_REQUESTS must be 0 to 1000000") }
+            c.maxQueuedRequests = n
+        }
+        if let v = environment["TACK_MAX_QUEUE_WAIT"], !v.isEmpty {
+            guard let n = Double(v), n > 0, n <= 60 else { throw ConfigurationError("TACK_MAX_QUEUE_WAIT must be more than 0 and at most 60 seconds") }
+            c.maxQueueWait = n
+        }
         if let v = environment["TACK_SECURE_COOKIES"] { c.secureCookies = ["1", "true", "yes"].contains(v.lowercased()) }
         if let v = environment["TACK_GATEWAY_URL"], !v.isEmpty {
             guard let url = URL(string: v), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
@@ -147,6 +167,13 @@ public struct TackConfiguration: Sendable {
 
     /// Where the gateway posts delivery statuses.
     var gatewayCallbackURL: String { (publicURL ?? "http://\(host):\(port)") + "/api/v1/gateway/status" }
+
+    /// Admission control's bounds, or nil when it is off (`TACK_MAX_CONCURRENT_REQUESTS=0`).
+    var admissionOptions: AdmissionLimiter.Options? {
+        guard maxConcurrentRequests > 0 else { return nil }
+        return .init(maxConcurrent: maxConcurrentRequests, maxQueued: maxQueuedRequests,
+                     maxWait: .milliseconds(Int64((maxQueueWait * 1000).rounded())))
+    }
 
     /// The SQLite database file.
     var sqlitePath: String { URL(fileURLWithPath: dataDirectory).appendingPathComponent("tack.sqlite").path }

@@ -1,6 +1,6 @@
 /*
  * chatload — the load generator of Tack's chat benchmarks (bench/chat-fanout, chat-sends,
- * chat-receipts). One thread, epoll, non-blocking sockets, a minimal HTTP/1.1 client and a
+ * chat-receipts) and of bench/overload. One thread, epoll, non-blocking sockets, a minimal HTTP/1.1 client and a
  * minimal RFC 6455 client (handshake by hand, unmasked server frames, masked client frames).
  * Built by the scripts with `cc -O2` (no dependencies); one clock (CLOCK_MONOTONIC) for sending
  * and receiving.
@@ -24,6 +24,14 @@
  *       connections at a time as fast as they are answered; an answer 429/503 (shed) is sent
  *       again after its Retry-After (default 1 s) until it is accepted (200) or S seconds pass.
  *       Reports accepted/s, latency of accepted and shed answers, and how many were shed.
+ *   chatload overload --port P --token T --path PATH [--method GET] [--body JSON] --rate R --conns C --secs S
+ *            [--timeout-secs 10] [--retry] [--sources 127.0.0.2,…] [--server-pid PID] [--label NAME] [--json FILE]
+ *       Open loop: R people a second for S seconds each make one request, sent on a free one of C
+ *       keep-alive connections (one request in flight each; a request that finds every connection
+ *       busy is not sent, and counted). Answers are sorted into accepted (2xx), shed (503, with
+ *       their Retry-After) and other; a request unanswered after --timeout-secs counts as timed
+ *       out and its connection is closed and opened again, as a person who gives up. With
+ *       --retry a 503 is sent again after its Retry-After, 4 attempts in all (as the web app).
  *   chatload seq --port P --requests FILE [--json FILE]
  *       Runs the requests of FILE ("LABEL METHOD TOKEN PATH [BODY]"; TOKEN "-" for none) one
  *       after another on one keep-alive connection and reports each label's latency.
@@ -189,6 +197,7 @@ typedef struct conn {
     int step, msg, label;
     int target_next; /* sends: the next target line of this connection */
     int reconnects;
+    int listed; /* overload: on the free list */
 } conn;
 
 static int ep;
@@ -1090,6 +1099,243 @@ static int run_submits(int argc, char **argv) {
     return sub_ok == nsubs ? 0 : 1;
 }
 
+/* ---------- overload ---------- */
+
+/* A "person" makes one request; with --retry they retry a 503 after its Retry-After, at most
+ * 4 attempts in all, as the web app's api.js does. */
+typedef struct { uint64_t first; int attempt; } person_t;
+
+static conn **ov_free;
+static int ov_nfree;
+static lat_t ov_accepted, ov_shed, ov_done;
+static long ov_other, ov_timeouts, ov_retry_after[8]; /* Retry-After 0…6, 7 = more or missing */
+static long ov_refused_all, ov_started, ov_succeeded, ov_gave_up;
+static int ov_other_status[8][2];
+static uint64_t ov_t0;
+static long ov_acc_per_s[64], ov_shed_per_s[64];
+static const char *ov_token, *ov_path, *ov_method, *ov_body;
+static int ov_retry;
+static person_t *ov_person; /* per connection: whose request is in flight */
+
+/* retries due: a wheel of 10 ms slots over 8 s */
+enum { WHEEL = 800 };
+static struct { person_t *v; int n, cap; } ov_wheel[WHEEL];
+static uint64_t ov_wheel_t; /* the time of the slot at ov_wheel_pos */
+static int ov_wheel_pos;
+static person_t *ov_due;
+static int ov_ndue, ov_capdue;
+
+static void ov_schedule(person_t p, uint64_t at) {
+    uint64_t slot = at > ov_wheel_t ? (at - ov_wheel_t) / 10000000ull : 0;
+    if (slot >= WHEEL) slot = WHEEL - 1;
+    int k = (int)((ov_wheel_pos + slot) % WHEEL);
+    if (ov_wheel[k].n == ov_wheel[k].cap) {
+        ov_wheel[k].cap = ov_wheel[k].cap ? ov_wheel[k].cap * 2 : 64;
+        ov_wheel[k].v = xrealloc(ov_wheel[k].v, ov_wheel[k].cap * sizeof(person_t));
+    }
+    ov_wheel[k].v[ov_wheel[k].n++] = p;
+}
+
+/* Moves the retries whose slot has come to the due list. */
+static void ov_turn_wheel(uint64_t now) {
+    while (ov_wheel_t + 10000000ull <= now) {
+        for (int j = 0; j < ov_wheel[ov_wheel_pos].n; j++) {
+            if (ov_ndue == ov_capdue) { ov_capdue = ov_capdue ? ov_capdue * 2 : 1024; ov_due = xrealloc(ov_due, ov_capdue * sizeof(person_t)); }
+            ov_due[ov_ndue++] = ov_wheel[ov_wheel_pos].v[j];
+        }
+        ov_wheel[ov_wheel_pos].n = 0;
+        ov_wheel_pos = (ov_wheel_pos + 1) % WHEEL;
+        ov_wheel_t += 10000000ull;
+    }
+}
+
+static int ov_pending(void) {
+    int n = ov_ndue;
+    for (int k = 0; k < WHEEL; k++) n += ov_wheel[k].n;
+    return n;
+}
+
+static void ov_ready(conn *c) {
+    if (c->state == S_READY && !c->listed) {
+        c->listed = 1;
+        ov_free[ov_nfree++] = c;
+    }
+}
+
+static conn *ov_take(void) {
+    while (ov_nfree > 0) {
+        conn *c = ov_free[--ov_nfree];
+        c->listed = 0;
+        if (c->state == S_READY) return c;
+    }
+    return NULL;
+}
+
+static void ov_send(conn *c, person_t p) {
+    ov_person[c->idx] = p;
+    http_request(c, ov_method, ov_path, ov_token, ov_body, ov_body ? strlen(ov_body) : 0);
+}
+
+static void ov_response(conn *c, int status, const char *body, size_t len) {
+    uint64_t lat = tnow - c->t_req;
+    size_t sec = (size_t)((c->t_req - ov_t0) / 1000000000ull);
+    person_t p = ov_person[c->idx];
+    if (status >= 200 && status < 300) {
+        lat_add(&ov_accepted, lat);
+        lat_add(&ov_done, tnow - p.first);
+        ov_succeeded++;
+        if (sec < 64) ov_acc_per_s[sec]++;
+    } else if (status == 503) {
+        lat_add(&ov_shed, lat);
+        if (sec < 64) ov_shed_per_s[sec]++;
+        /* the headers are still at the start of rb */
+        char *h = memmem(c->rb, (size_t)(body - c->rb), "\r\nRetry-After:", 14);
+        if (!h) h = memmem(c->rb, (size_t)(body - c->rb), "\r\nretry-after:", 14);
+        long v = h ? atol(h + 14) : -1;
+        ov_retry_after[v >= 0 && v < 7 ? v : 7]++;
+        if (ov_retry && p.attempt < 4) {
+            p.attempt++;
+            ov_schedule(p, tnow + (uint64_t)(v > 0 ? v : 1) * 1000000000ull);
+        } else {
+            ov_refused_all++;
+        }
+    } else {
+        ov_other++;
+        ov_gave_up++;
+        for (int k = 0; k < 8; k++)
+            if (ov_other_status[k][0] == status || ov_other_status[k][0] == 0) { ov_other_status[k][0] = status; ov_other_status[k][1]++; break; }
+        if (ov_other <= 3) fprintf(stderr, "answered %d: %.*s\n", status, (int)(len > 200 ? 200 : len), body);
+    }
+}
+
+static void lat_print(const char *name, lat_t *l) {
+    lat_sort(l);
+    printf("  %-17s %8zu   p50 %9.1f ms   p99 %9.1f ms   max %9.1f ms\n", name, l->n, lat_pct(l, 50) / 1e3, lat_pct(l, 99) / 1e3,
+           l->n ? l->v[l->n - 1] / 1e4 : NAN);
+}
+
+static int run_overload(int argc, char **argv) {
+    ov_token = opt(argc, argv, "--token", NULL);
+    ov_path = opt(argc, argv, "--path", NULL);
+    ov_method = opt(argc, argv, "--method", "GET");
+    ov_body = opt(argc, argv, "--body", NULL);
+    if (!ov_token || !ov_path) die("overload: --token and --path are required");
+    double rate = atof(opt(argc, argv, "--rate", "10000"));
+    int nconns = atoi(opt(argc, argv, "--conns", "2000"));
+    double secs = atof(opt(argc, argv, "--secs", "20"));
+    double timeout_s = atof(opt(argc, argv, "--timeout-secs", "10"));
+    const char *label = opt(argc, argv, "--label", "overload");
+    for (int k = 2; k < argc; k++) ov_retry |= !strcmp(argv[k], "--retry");
+    parse_sources(opt(argc, argv, "--sources", NULL));
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    on_response = ov_response;
+    on_http_ready = ov_ready;
+    conn *cs = calloc((size_t)nconns, sizeof *cs);
+    ov_free = calloc((size_t)nconns, sizeof *ov_free);
+    ov_person = calloc((size_t)nconns, sizeof *ov_person);
+
+    /* open the connections, 200 handshakes at a time */
+    uint64_t open_start = now_ns();
+    for (int next = 0; next < nconns || ov_nfree < nconns;) {
+        int connecting = 0;
+        for (int i = 0; i < next; i++) connecting += cs[i].state == S_CONNECTING;
+        while (next < nconns && connecting < 200) {
+            cs[next].idx = next;
+            cs[next].kind = K_HTTP;
+            cs[next].src = nsources ? sources[next % nsources] : NULL;
+            if (conn_open(&cs[next]) < 0) die("connection %d failed", next);
+            next++;
+            connecting++;
+        }
+        loop_once(10);
+        if (now_ns() - open_start > 60000000000ull) die("opening %d connections took over 60 s (%d ready)", nconns, ov_nfree);
+    }
+    fprintf(stderr, "%s: %d connections open in %.1f s\n", label, nconns, (now_ns() - open_start) / 1e9);
+
+    double c0 = cpu_self_s(), sc0 = cpu_pid_s(server_pid);
+    ov_t0 = ov_wheel_t = now_ns();
+    long total = (long)(rate * secs), i = 0, unsent = 0;
+    uint64_t interval = (uint64_t)(1e9 / rate), timeout_ns = (uint64_t)(timeout_s * 1e9), last_scan = ov_t0, send_end = 0;
+    int busy = 0;
+    for (;;) {
+        tnow = now_ns();
+        ov_turn_wheel(tnow);
+        /* retries first (they are older), then new people */
+        while (ov_ndue > 0) {
+            conn *c = ov_take();
+            if (!c) { unsent += ov_ndue; ov_gave_up += ov_ndue; ov_ndue = 0; break; }
+            ov_send(c, ov_due[--ov_ndue]);
+        }
+        while (i < total && ov_t0 + (uint64_t)i * interval <= tnow) {
+            uint64_t due = ov_t0 + (uint64_t)i * interval;
+            conn *c = ov_take();
+            ov_started++;
+            if (c) ov_send(c, (person_t){due, 1});
+            else { unsent++; ov_gave_up++; }
+            i++;
+        }
+        if (tnow - last_scan > 10000000ull || i >= total) {
+            /* people who give up: close the connection and open another */
+            tnow = now_ns();
+            busy = 0;
+            for (int k = 0; k < nconns; k++) {
+                conn *c = &cs[k];
+                if (c->state != S_BUSY) continue;
+                if (tnow > c->t_req + timeout_ns) {
+                    ov_timeouts++;
+                    ov_gave_up++;
+                    conn_close(c);
+                    c->listed = 0;
+                    conn_open(c);
+                } else busy++;
+            }
+            last_scan = tnow;
+        }
+        if (i >= total) {
+            if (!send_end) send_end = tnow;
+            if ((!busy && !ov_pending()) || tnow - send_end > timeout_ns + 6000000000ull) break;
+        }
+        uint64_t due = ov_t0 + (uint64_t)i * interval;
+        int wait = i < total && due > tnow ? (int)((due - tnow) / 1000000) : 1;
+        loop_once(wait > 10 ? 10 : wait);
+    }
+    double wall = (now_ns() - ov_t0) / 1e9;
+    double cc = cpu_self_s() - c0, sc = cpu_pid_s(server_pid) - sc0;
+    printf("%s: %s %s, %.0f people/s for %.0f s over %d connections%s\n", label, ov_method, ov_path, rate, secs, nconns,
+           ov_retry ? ", a 503 retried after Retry-After (4 attempts in all)" : "");
+    printf("  answers: accepted %zu (%.0f/s)   shed 503 %zu (%.0f/s)   other %ld", ov_accepted.n, ov_accepted.n / secs, ov_shed.n,
+           ov_shed.n / secs, ov_other);
+    for (int k = 0; k < 8 && ov_other_status[k][0]; k++) printf(" %d×%d", ov_other_status[k][0], ov_other_status[k][1]);
+    printf("   timed out (>%.0f s) %ld   not sent (all connections busy) %ld   connection errors %d\n", timeout_s, ov_timeouts, unsent,
+           G.http_errors);
+    lat_print("accepted", &ov_accepted);
+    lat_print("shed", &ov_shed);
+    printf("  Retry-After:");
+    for (int k = 0; k < 8; k++)
+        if (ov_retry_after[k]) printf(" %s%d s×%ld", k == 7 ? ">6 or none " : "", k, ov_retry_after[k]);
+    printf("\n  people: %ld, served %ld (%.1f%%), refused 4 times %ld, gave up (timeout, no connection, error) %ld\n", ov_started,
+           ov_succeeded, 100.0 * ov_succeeded / (ov_started ? ov_started : 1), ov_refused_all, ov_gave_up);
+    lat_print("served, in", &ov_done);
+    printf("  per second sent (accepted/shed):");
+    for (int k = 0; k < (int)secs && k < 64; k++) printf(" %ld/%ld", ov_acc_per_s[k], ov_shed_per_s[k]);
+    printf("\n  server CPU %.0f%%, client CPU %.0f%% (of 200%%) over %.1f s\n", 100 * sc / wall, 100 * cc / wall, wall);
+    if (json_out) {
+        fprintf(json_out,
+                "{\"label\":\"%s\",\"rate\":%.0f,\"secs\":%.1f,\"conns\":%d,\"people\":%ld,\"served\":%ld,\"unsent\":%ld,\"accepted\":%zu,"
+                "\"shed\":%zu,\"other\":%ld,\"timeouts\":%ld,\"errors\":%d,\"accepted_p50_ms\":%.3f,\"accepted_p99_ms\":%.3f,"
+                "\"accepted_max_ms\":%.3f,\"shed_p50_ms\":%.3f,\"shed_p99_ms\":%.3f,\"shed_max_ms\":%.3f,\"served_p50_ms\":%.3f,"
+                "\"served_p99_ms\":%.3f,\"server_cpu_pct\":%.1f,\"client_cpu_pct\":%.1f}\n",
+                label, rate, secs, nconns, ov_started, ov_succeeded, unsent, ov_accepted.n, ov_shed.n, ov_other, ov_timeouts, G.http_errors,
+                lat_pct(&ov_accepted, 50) / 1e3, lat_pct(&ov_accepted, 99) / 1e3, ov_accepted.n ? ov_accepted.v[ov_accepted.n - 1] / 1e4 : NAN,
+                lat_pct(&ov_shed, 50) / 1e3, lat_pct(&ov_shed, 99) / 1e3, ov_shed.n ? ov_shed.v[ov_shed.n - 1] / 1e4 : NAN,
+                lat_pct(&ov_done, 50) / 1e3, lat_pct(&ov_done, 99) / 1e3, 100 * sc / wall, 100 * cc / wall);
+        fclose(json_out);
+    }
+    for (int k = 0; k < nconns; k++)
+        if (cs[k].fd >= 0 && cs[k].state != S_DEAD) close(cs[k].fd);
+    return 0;
+}
+
 /* ---------- seq ---------- */
 
 typedef struct { char *label, *method, *token, *path, *body; } req_t;
@@ -1171,7 +1417,7 @@ static int run_seq(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) die("usage: chatload fanout|sends|seq --port P …");
+    if (argc < 2) die("usage: chatload fanout|sends|seq|submits|overload --port P …");
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
     srand((unsigned)now_ns());
@@ -1183,5 +1429,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "sends")) return run_sends(argc, argv);
     if (!strcmp(argv[1], "seq")) return run_seq(argc, argv);
     if (!strcmp(argv[1], "submits")) return run_submits(argc, argv);
+    if (!strcmp(argv[1], "overload")) return run_overload(argc, argv);
     die("unknown mode %s", argv[1]);
 }

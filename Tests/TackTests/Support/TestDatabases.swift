@@ -43,6 +43,9 @@ struct ScratchDatabase: Sendable {
         configuration.bcryptCost = 4
         configuration.logLevel = .critical
         configuration.port = 0
+        // Off unless a test turns it on: the suites run side by side on two cores, and a busy
+        // moment of the test process is not an overloaded server to shed (AdmissionControlTests).
+        configuration.maxConcurrentRequests = 0
         configuration.dataDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tack-test-\(UUID().uuidString)").path
         switch engine {

@@ -14,7 +14,7 @@ final class TestSocket: Sendable {
     private let receivedInput: AsyncStream<String>.Continuation
     private let toSend: AsyncStream<String>.Continuation
     private let gate: AsyncStream<Void>.Continuation
-    private let inbox: Inbox
+    private let inbox: Inbox<String>
     /// How the server closed the connection.
     let closed: Task<WebSocketCloseFrame?, any Error>
 
@@ -82,11 +82,11 @@ final class TestSocket: Sendable {
     }
 }
 
-/// Hands out received messages one at a time.
-private actor Inbox {
-    private var iterator: AsyncStream<String>.Iterator
-    init(_ iterator: AsyncStream<String>.Iterator) { self.iterator = iterator }
-    func next() async -> String? {
+/// Hands out what a stream received one at a time, to any task.
+actor Inbox<Element: Sendable> {
+    private var iterator: AsyncStream<Element>.Iterator
+    init(_ iterator: AsyncStream<Element>.Iterator) { self.iterator = iterator }
+    func next() async -> Element? {
         // The iterator refers to the stream's shared storage: advancing a copy advances it.
         var copy = iterator
         let value = await copy.next(isolation: self)

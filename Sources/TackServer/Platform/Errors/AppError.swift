@@ -51,10 +51,20 @@ public struct AppError: Error, Sendable, CustomStringConvertible {
     /// Also used for everything of another organisation: to outsiders it does not exist.
     public static func notFound(_ what: String) -> AppError { AppError(.notFound, "not_found", "\(what) not found.") }
     public static func conflict(_ code: String, _ detail: String) -> AppError { AppError(.conflict, code, detail) }
+    /// One caller asked too often (429 `rate_limited`); `Retry-After` says when to try again.
     public static func rateLimited(retryAfter seconds: Int, _ detail: String = "Too many requests; try again later.") -> AppError {
+        AppError(.tooManyRequests, "rate_limited", detail, headers: retryAfter(seconds))
+    }
+    /// The server has more requests than it can answer in time (503 `overloaded`, from admission
+    /// control); `Retry-After` says when to try again. Nothing was done.
+    public static func overloaded(retryAfter seconds: Int, _ detail: String = "The server is busy; try again in a few seconds.") -> AppError {
+        AppError(.serviceUnavailable, "overloaded", detail, headers: retryAfter(seconds))
+    }
+
+    private static func retryAfter(_ seconds: Int) -> HTTPFields {
         var headers = HTTPFields()
         headers[.retryAfter] = String(max(1, seconds))
-        return AppError(.tooManyRequests, "rate_limited", detail, headers: headers)
+        return headers
     }
 }
 
