@@ -1,8 +1,9 @@
 """Set-up for bench/health-surge (standard library only).
 
     python3 health_setup.py setup --port P --members N --db DB --out DIR
-        An owner signs up and creates an organisation (time zone UTC), imports N members by CSV,
-        and creates a daily report for everyone, open all day. Each member gets a session written
+        An owner signs up and creates an organisation (time zone UTC), imports N members by CSV
+        (each in one of 560 departments: 10 workshops in each of 56 factories), and creates a
+        daily report for everyone, open all day. Each member gets a session written
         straight into the database (signing 45,000 people up through the API would take longer
         than the benchmark), and DIR/targets.txt gets one line per member: "TOKEN PATH BODY",
         today's report. DIR/setup.json holds the ids and the owner's token.
@@ -85,7 +86,9 @@ def ident(db, value):
 def setup(port, members, db, out):
     owner = signup(port, 0, "127.0.2.1")
     org = request(port, "POST", "/api/v1/orgs", {"name": "Surge School", "timeZone": "UTC"}, token=owner)["organization"]["id"]
-    rows = ["name,email"] + [f"Student {i:05d},s{i:05d}@surge.example" for i in range(1, members + 1)]
+    # Like Mengniu's 56 factories: each member in one of 10 workshops of one of 56 factories.
+    rows = ["name,email,department"] + [f"Student {i:05d},s{i:05d}@surge.example,Factory {i % 56:02d}/Workshop {i // 56 % 10}"
+                                        for i in range(1, members + 1)]
     t0 = time.time()
     request(port, "POST", f"/api/v1/orgs/{org}/members/import", "\n".join(rows) + "\n", token=owner, content_type="text/csv")
     print(f"imported {members} members in {time.time() - t0:.1f} s", file=sys.stderr)

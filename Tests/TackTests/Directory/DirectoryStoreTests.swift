@@ -112,7 +112,8 @@ struct DirectoryStoreTests {
             m.title = "Lead"
             m.capabilities = [.teacher, .healthOfficer]
             try await store.updateMember(db, m, now: f.now)
-            try await store.replaceDepartments(db, memberID: m.id, orgID: org.id, with: [sales.id, root.id])
+            m.departmentIDs = [sales.id, root.id]
+            try await store.replaceDepartments(db, m)
             let read = try #require(try await store.fetchMember(db, orgID: org.id, id: m.id))
             #expect(read.role == .admin)
             #expect(read.title == "Lead")

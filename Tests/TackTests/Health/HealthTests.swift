@@ -182,6 +182,13 @@ struct HealthTests {
                                                       userID: User.ID(string: f.bob.userID)!)
             }
             #expect(stored == 2, "the two replaced versions are kept")
+            // The dashboard of a report for Class 1 counts Class 1 and what is below it (and the
+            // school above them), nobody else.
+            let figures = try await f.api.call(.get, "\(f.base)/reports/\(report)/dashboard", as: f.ann).json
+            #expect(figures["totals"]["audience"].int == 3, "Bob, Cat and Olga")
+            #expect(figures["totals"]["reported"].int == 1)
+            #expect(figures["departments"].array.map { $0["name"].string ?? "" }.sorted() == ["Class 1", "Group A", "School"])
+            #expect(figures["departments"].array.map { $0["audience"].int ?? 0 }.sorted() == [1, 3, 3])
 
             // After the window: closed; the next day's window opens at 07:00.
             f.time.advance(by: 3600)
@@ -269,6 +276,8 @@ struct HealthTests {
             #expect(dashboard["totals"]["audience"].int == 3)
             #expect(dashboard["totals"]["reported"].int == 2)
             #expect(dashboard["totals"]["yellow"].int == 1)
+            #expect(dashboard["departments"].array.map { $0["name"].string ?? "" }.sorted() == ["Class 1", "Group A", "School"],
+                    "her classes, and the school above them counting only her classes")
             // Nothing logged for counts and names; answers and histories are.
             #expect(try await f.api.call(.get, "\(f.base)/access-log", as: f.ann).json["items"].array.isEmpty)
             let withAnswers = try await f.api.call(.get, "\(reports)/members?answers=true&status=abnormal", as: f.olga).json

@@ -288,7 +288,7 @@ final class DirectoryService: Sendable {
             if let title { member.title = title }
             if let departmentIDs = changes.departmentIDs {
                 member.departmentIDs = try await validDepartments(db, orgID: orgID, departmentIDs)
-                try await store.replaceDepartments(db, memberID: member.id, orgID: orgID, with: member.departmentIDs)
+                try await store.replaceDepartments(db, member)
                 try await directoryChanged(db, outbox, orgID, .people([member.userID]))
             }
             try await store.updateMember(db, member, now: now)

@@ -187,7 +187,7 @@ struct DirectoryStore: Sendable {
                     SQLBind(Self.encode(member.capabilities)), SQLBind(member.title), SQLBind(member.name.lowercased()),
                     SQLBind(member.joinedAt), SQLBind(now))
             .run()
-        try await replaceDepartments(db, memberID: member.id, orgID: member.orgID, with: member.departmentIDs)
+        try await replaceDepartments(db, member)
     }
 
     func updateMember(_ db: any SQLDatabase, _ member: Member, now: Date) async throws {
@@ -198,12 +198,23 @@ struct DirectoryStore: Sendable {
             .run()
     }
 
-    func replaceDepartments(_ db: any SQLDatabase, memberID: Member.ID, orgID: Organization.ID, with departments: [Department.ID]) async throws {
-        try await db.delete(from: "member_departments").where("member_id", .equal, memberID).run()
-        guard !departments.isEmpty else { return }
-        var insert = db.insert(into: "member_departments").columns("member_id", "department_id", "org_id")
-        for department in departments { insert = insert.values(SQLBind(memberID), SQLBind(department), SQLBind(orgID)) }
+    /// Makes the member's departments `member.departmentIDs`.
+    func replaceDepartments(_ db: any SQLDatabase, _ member: Member) async throws {
+        try await db.delete(from: "member_departments").where("member_id", .equal, member.id).run()
+        guard !member.departmentIDs.isEmpty else { return }
+        var insert = Self.insertDepartmentLinks(db)
+        for department in member.departmentIDs { insert = Self.link(insert, member, department) }
         try await insert.run()
+    }
+
+    /// An insert of member–department links; add rows with `link`. Each link carries the
+    /// member's organisation and user, so that counts by department need no join to members.
+    static func insertDepartmentLinks(_ db: any SQLDatabase) -> SQLInsertBuilder {
+        db.insert(into: "member_departments").columns("member_id", "department_id", "org_id", "user_id")
+    }
+
+    static func link(_ insert: SQLInsertBuilder, _ member: Member, _ department: Department.ID) -> SQLInsertBuilder {
+        insert.values(SQLBind(member.id), SQLBind(department), SQLBind(member.orgID), SQLBind(member.userID))
     }
 
     func deleteMember(_ db: any SQLDatabase, orgID: Organization.ID, id: Member.ID) async throws {

@@ -270,19 +270,19 @@ extension DirectoryService {
         let membersToCreate = newMembers.map(\.member)
         for chunk in membersToCreate.chunked(500) {
             var insert = db.insert(into: "members").columns("id", "org_id", "user_id", "role", "capabilities", "title", "sort_name", "joined_at", "updated_at")
-            var links = db.insert(into: "member_departments").columns("member_id", "department_id", "org_id")
+            var links = DirectoryStore.insertDepartmentLinks(db)
             for m in chunk {
                 insert = insert.values(SQLBind(m.id), SQLBind(orgID), SQLBind(m.userID), SQLBind(m.role.rawValue),
                                        SQLBind(DirectoryStore.encode(m.capabilities)), SQLBind(m.title), SQLBind(m.name.lowercased()),
                                        SQLBind(now), SQLBind(now))
-                for d in m.departmentIDs { links = links.values(SQLBind(m.id), SQLBind(d), SQLBind(orgID)) }
+                for d in m.departmentIDs { links = DirectoryStore.link(links, m, d) }
             }
             try await insert.run()
             try await links.run()
         }
         for member in changedMembers {
             try await store.updateMember(db, member, now: now)
-            try await store.replaceDepartments(db, memberID: member.id, orgID: orgID, with: member.departmentIDs)
+            try await store.replaceDepartments(db, member)
         }
         try await directoryChanged(db, outbox, orgID, .everything)
         try await events.emit(db, outbox, org: orgID, DirectoryEvent.membersImported,

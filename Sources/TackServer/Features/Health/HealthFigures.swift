@@ -14,7 +14,7 @@ extension HealthService {
     func dashboard(_ identity: Identity, _ orgID: Organization.ID, _ reportID: HealthReport.ID, day text: String?, days: Int) async throws -> HealthDashboard {
         guard (1...90).contains(days) else { throw AppError.invalidParameter("days", "Between 1 and 90.") }
         let now = clock.now()
-        return try await database.read { db in
+        let (report, isManager, scope, zone) = try await database.read { db in
             let access = try await healthAccess(db, identity, orgID)
             guard let report = try await store.fetchReport(db, orgID: orgID, id: reportID) else { throw AppError.notFound("Health report") }
             var scope = access.scope
@@ -23,53 +23,60 @@ extension HealthService {
                 guard report.aggregatesVisible else { throw AppError.forbidden("This report's figures are for its managers.") }
                 scope = .all
             }
-            let zone = try await store.fetchTimeZone(db, orgID: orgID)
-            let schedule = report.schedule(in: zone)
-            let day = try day(text, zone: zone)
-            let totals = try await store.countDay(db, report: report, scope: scope, day: day)
+            return (report, access.isManager, scope, try await store.fetchTimeZone(db, orgID: orgID))
+        }
+        let schedule = report.schedule(in: zone)
+        let day = try day(text, zone: zone)
+        // The day's totals, its counts by department and the trend's other days are independent
+        // reads: each runs on its own connection, at the same time as the others.
+        async let dayTotals = database.read { db in try await store.countDay(db, report: report, scope: scope, day: day) }
+        async let byDepartment = isManager ? departmentTotals(report: report, scope: scope, day: day) : []
 
-            var departments: [HealthDepartmentTotals] = []
-            if access.isManager {
-                let direct = try await store.countByDepartment(db, report: report, scope: scope, day: day)
-                let tree = try await store.fetchTree(db, orgID: orgID)
-                var children: [Department.ID: [Department.ID]] = [:]
-                for d in tree { if let p = d.parentID { children[p, default: []].append(d.id) } }
-                // Each department counts its members and everything below it (a member of two
-                // departments counts in both).
-                func rolled(_ id: Department.ID) -> (Int, Int, Int) {
-                    var sum = direct[id].map { ($0.audience, $0.reported, $0.abnormal) } ?? (0, 0, 0)
-                    for child in children[id] ?? [] {
-                        let c = rolled(child)
-                        sum = (sum.0 + c.0, sum.1 + c.1, sum.2 + c.2)
-                    }
-                    return sum
-                }
-                for department in tree {
-                    let (audience, reported, abnormal) = rolled(department.id)
-                    guard audience > 0 else { continue }
-                    departments.append(HealthDepartmentTotals(department: department, audience: audience, reported: reported, abnormal: abnormal))
-                }
-            }
-
-            // The trend: days kept when their window closed (the whole audience then), the
-            // others counted now.
-            // From the day the report was set up.
-            let first = max(day.adding(days: -(days - 1)), min(day, LocalDate(report.createdAt, in: zone)))
-            let trendDays = schedule.reportDays(from: first, through: day)
-            let today = LocalDate(now, in: zone)
+        // The trend: days kept when their window closed (the whole audience then), the others
+        // counted now; from the day the report was set up.
+        let first = max(day.adding(days: -(days - 1)), min(day, LocalDate(report.createdAt, in: zone)))
+        let trendDays = schedule.reportDays(from: first, through: day)
+        let today = LocalDate(now, in: zone)
+        let (kept, counted) = try await database.read { db in
             var kept: [LocalDate: HealthTotals] = [:]
             if scope == .all { kept = try await store.fetchTotals(db, reportID: report.id, days: trendDays.filter { $0 < today }) }
             let missing = trendDays.filter { kept[$0] == nil && $0 != day }
-            let counted = try await store.countDays(db, report: report, scope: scope, days: missing)
-            let trend = trendDays.map { d -> HealthTotals in
-                if d == day { return totals }
-                if let t = kept[d] { return t }
-                var t = counted[d] ?? HealthTotals(day: d, audience: 0, reported: 0, green: 0, yellow: 0, red: 0)
-                t.audience = max(totals.audience, t.reported)
-                return t
+            return (kept, try await store.countDays(db, report: report, scope: scope, days: missing))
+        }
+        let totals = try await dayTotals
+        let trend = trendDays.map { d -> HealthTotals in
+            if d == day { return totals }
+            if let t = kept[d] { return t }
+            var t = counted[d] ?? HealthTotals(day: d, audience: 0, reported: 0, green: 0, yellow: 0, red: 0)
+            t.audience = max(totals.audience, t.reported)
+            return t
+        }
+        return HealthDashboard(reportID: report.id, day: day, reportDay: schedule.isReportDay(day), totals: totals,
+                               departments: try await byDepartment, trend: trend)
+    }
+
+    /// Each department's audience, reported and abnormal of `day`, counting its members and
+    /// everything below it (a member of two departments counts in both).
+    private func departmentTotals(report: HealthReport, scope: HealthAccess.Scope, day: LocalDate) async throws -> [HealthDepartmentTotals] {
+        let (direct, tree) = try await database.read { db in
+            (try await store.countByDepartment(db, report: report, scope: scope, day: day), try await store.fetchTree(db, orgID: report.orgID))
+        }
+        var children: [Department.ID: [Department.ID]] = [:]
+        for d in tree { if let p = d.parentID { children[p, default: []].append(d.id) } }
+        var sums: [Department.ID: (Int, Int, Int)] = [:]
+        func rolled(_ id: Department.ID) -> (Int, Int, Int) {
+            if let known = sums[id] { return known }
+            var sum = direct[id].map { ($0.audience, $0.reported, $0.abnormal) } ?? (0, 0, 0)
+            for child in children[id] ?? [] {
+                let c = rolled(child)
+                sum = (sum.0 + c.0, sum.1 + c.1, sum.2 + c.2)
             }
-            return HealthDashboard(reportID: report.id, day: day, reportDay: schedule.isReportDay(day), totals: totals,
-                                   departments: departments, trend: trend)
+            sums[id] = sum
+            return sum
+        }
+        return tree.compactMap { department in
+            let (audience, reported, abnormal) = rolled(department.id)
+            return audience > 0 ? HealthDepartmentTotals(department: department, audience: audience, reported: reported, abnormal: abnormal) : nil
         }
     }
 

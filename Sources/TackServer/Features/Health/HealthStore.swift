@@ -114,20 +114,22 @@ struct HealthStore: Sendable {
 
     /// A condition on members `m`: in the report's audience (its departments and everything below
     /// them, or everyone) and, for a health officer, within their departments.
-    static func audienceCondition(_ report: HealthReport, scope: HealthAccess.Scope) -> SQLQueryString {
-        var condition: SQLQueryString = "m.org_id = \(bind: report.orgID)"
+    /// `member` names the column holding the member's id; other than `m.id`, the caller
+    /// restricts the organisation itself.
+    static func audienceCondition(_ report: HealthReport, scope: HealthAccess.Scope, member: String = "m.id") -> SQLQueryString {
+        var condition: SQLQueryString = member == "m.id" ? "m.org_id = \(bind: report.orgID)" : "1 = 1"
         if !report.wholeOrganization {
             condition = """
                 \(condition) AND EXISTS (
                     WITH RECURSIVE down(id) AS (
                         SELECT department_id FROM health_report_departments WHERE report_id = \(bind: report.id)
                         UNION SELECT d.id FROM departments d JOIN down ON d.parent_id = down.id)
-                    SELECT 1 FROM member_departments md WHERE md.member_id = m.id AND md.department_id IN (SELECT id FROM down))
+                    SELECT 1 FROM member_departments ad WHERE ad.member_id = \(unsafeRaw: member) AND ad.department_id IN (SELECT id FROM down))
                 """
         }
         if case .departments(let departments) = scope {
             condition = departments.isEmpty ? "1 = 0" : """
-                \(condition) AND EXISTS (SELECT 1 FROM member_departments sd WHERE sd.member_id = m.id
+                \(condition) AND EXISTS (SELECT 1 FROM member_departments sd WHERE sd.member_id = \(unsafeRaw: member)
                                          AND sd.department_id IN \(SQLBind.group(Array(departments))))
                 """
         }
@@ -466,22 +468,28 @@ struct HealthStore: Sendable {
         return result
     }
 
-    /// Per department (direct members): audience, reported and abnormal of one day.
+    /// Per department (direct members): audience, reported and abnormal of one day. Reads the
+    /// organisation's department links in order (each carries its member's user) and looks up
+    /// one report per link; members are joined only when the audience or scope is narrower than
+    /// the whole organisation.
     func countByDepartment(_ db: any SQLDatabase, report: HealthReport, scope: HealthAccess.Scope,
-                           day: LocalDate) async throws -> [Department.ID: (audience: Int, reported: Int, abnormal: Int, members: Int)] {
+                           day: LocalDate) async throws -> [Department.ID: (audience: Int, reported: Int, abnormal: Int)] {
+        let condition: SQLQueryString = report.wholeOrganization && scope == .all
+            ? "md.org_id = \(bind: report.orgID)"
+            : "md.org_id = \(bind: report.orgID) AND \(Self.audienceCondition(report, scope: scope, member: "md.member_id"))"
         let rows = try await db.raw("""
             SELECT md.department_id, COUNT(*) AS audience, COUNT(s.user_id) AS reported,
                    SUM(CASE WHEN s.colour IS NOT NULL AND s.colour <> 'green' THEN 1 ELSE 0 END) AS abnormal
-            FROM members m JOIN member_departments md ON md.member_id = m.id
-            LEFT JOIN health_submissions s ON s.report_id = \(bind: report.id) AND s.day = \(bind: day.description) AND s.user_id = m.user_id
-            WHERE \(Self.audienceCondition(report, scope: scope))
+            FROM member_departments md
+            LEFT JOIN health_submissions s ON s.report_id = \(bind: report.id) AND s.day = \(bind: day.description) AND s.user_id = md.user_id
+            WHERE \(condition)
             GROUP BY md.department_id
             """).all()
-        var result: [Department.ID: (audience: Int, reported: Int, abnormal: Int, members: Int)] = [:]
+        var result: [Department.ID: (audience: Int, reported: Int, abnormal: Int)] = [:]
         for row in rows {
-            let audience = try row.decode(column: "audience", as: Int.self)
             result[try row.decode(column: "department_id", as: Department.ID.self)] =
-                (audience, try row.decode(column: "reported", as: Int.self), try row.decode(column: "abnormal", as: Int?.self) ?? 0, audience)
+                (try row.decode(column: "audience", as: Int.self), try row.decode(column: "reported", as: Int.self),
+                 try row.decode(column: "abnormal", as: Int?.self) ?? 0)
         }
         return result
     }

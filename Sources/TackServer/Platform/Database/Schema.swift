@@ -1,6 +1,6 @@
 /// Every migration of Tack's schema, in order. See `Migration`.
 enum Schema {
-    static let migrations: [Migration] = [directory, chat, jobs, ding, mail, announcements, health]
+    static let migrations: [Migration] = [directory, chat, jobs, ding, mail, announcements, health, departmentLinkUsers]
 
     /// 1: people, sessions, organisations, departments, members, invitations, the event log and
     /// idempotency keys.
@@ -224,6 +224,24 @@ enum Schema {
         );
         CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)
         """
+    )
+
+    /// 8: each member–department link carries the member's user, and links are indexed by
+    /// organisation and department: counting a day's health reports by department reads the
+    /// links in order and looks up one report per link, with no lookup of the member.
+    static let departmentLinkUsers = Migration(
+        version: 8, name: "department_link_users",
+        sqlite: """
+            ALTER TABLE member_departments ADD COLUMN user_id TEXT REFERENCES users(id);
+            UPDATE member_departments SET user_id = (SELECT m.user_id FROM members m WHERE m.id = member_departments.member_id);
+            CREATE INDEX member_departments_org ON member_departments(org_id, department_id, user_id)
+            """,
+        postgres: """
+            ALTER TABLE member_departments ADD COLUMN user_id UUID REFERENCES users(id);
+            UPDATE member_departments SET user_id = m.user_id FROM members m WHERE m.id = member_departments.member_id;
+            ALTER TABLE member_departments ALTER COLUMN user_id SET NOT NULL;
+            CREATE INDEX member_departments_org ON member_departments(org_id, department_id, user_id)
+            """
     )
 
     /// 2: conversations (direct, groups, department groups), their members with read watermarks,
