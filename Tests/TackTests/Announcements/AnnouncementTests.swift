@@ -346,7 +346,7 @@ struct AnnouncementStoreTests {
             #expect(names(try await store.fetchAudience(db, orgID: org.id, wholeOrganization: false, departments: [classA.id, office.id]))
                     == [a.id, both.id, c.id, owner.id])
             #expect(try await store.fetchAudience(db, orgID: org.id, wholeOrganization: true, departments: []).count == 5)
-            #expect(try await store.fetchDepartmentIDs(db, orgID: org.id, among: [school.id, .random()]) == [school.id])
+            #expect(try await DirectoryStore().fetchDepartmentIDs(db, orgID: org.id, among: [school.id, .random()]) == [school.id])
 
             let announcement = Announcement(
                 id: .random(), orgID: org.id, author: PersonRef(userID: owner.id, memberID: nil, name: "Owner"), title: "T", bodyHTML: "<p>x</p>",

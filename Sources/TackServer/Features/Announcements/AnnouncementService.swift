@@ -427,7 +427,7 @@ struct AnnouncementService: Sendable {
     /// uploaded by the caller for this announcement (or not yet used).
     private func checkReferences(_ db: any SQLDatabase, _ orgID: Organization.ID, _ valid: Valid, uploader: User.ID,
                                  announcement: Announcement.ID?) async throws {
-        let known = try await store.fetchDepartmentIDs(db, orgID: orgID, among: valid.departments)
+        let known = try await DirectoryStore().fetchDepartmentIDs(db, orgID: orgID, among: valid.departments)
         guard known.count == valid.departments.count else {
             throw AppError.invalid("departmentIds", "There is no such department in this organisation.", code: "unknown_department")
         }

@@ -109,37 +109,18 @@ struct AnnouncementStore: Sendable {
         if wholeOrganization { return try await fetchMemberUserIDs(db, orgID: orgID).sorted { $0.string < $1.string } }
         // The tree is small (hundreds of departments): walk it in memory rather than with a
         // recursive query written twice.
-        let tree = try await db.raw("SELECT id, parent_id FROM departments WHERE org_id = \(bind: orgID)").all()
-        var children: [Department.ID: [Department.ID]] = [:]
-        for row in tree {
-            if let parent = try row.decode(column: "parent_id", as: Department.ID?.self) {
-                children[parent, default: []].append(try row.decode(column: "id", as: Department.ID.self))
-            }
-        }
-        var reached = Set<Department.ID>()
-        var pending = departments
-        while let next = pending.popLast() {
-            guard reached.insert(next).inserted else { continue }
-            pending += children[next] ?? []
-        }
+        let tree = try await DirectoryStore().fetchDepartments(db, orgID: orgID, memberCounts: false)
+        let reached = DirectoryStore.closure(of: departments, in: tree)
         guard !reached.isEmpty else { return [] }
         var users = Set<User.ID>()
         for chunk in Array(reached).chunked(500) {
             let rows = try await db.raw("""
-                SELECT DISTINCT m.user_id FROM member_departments md JOIN members m ON m.id = md.member_id
+                SELECT DISTINCT md.user_id FROM member_departments md
                 WHERE md.org_id = \(bind: orgID) AND md.department_id IN \(SQLBind.group(Array(chunk)))
                 """).all(decodingColumn: "user_id", as: User.ID.self)
             users.formUnion(rows)
         }
         return users.sorted { $0.string < $1.string }
-    }
-
-    /// Which of `departments` belong to the organisation.
-    func fetchDepartmentIDs(_ db: any SQLDatabase, orgID: Organization.ID, among departments: [Department.ID]) async throws -> Set<Department.ID> {
-        guard !departments.isEmpty else { return [] }
-        return Set(try await db.raw("""
-            SELECT id FROM departments WHERE org_id = \(bind: orgID) AND id IN \(SQLBind.group(departments))
-            """).all(decodingColumn: "id", as: Department.ID.self))
     }
 
     /// Everyone who is a member of the organisation now.

@@ -89,15 +89,37 @@ struct DirectoryStore: Sendable {
     }
 
     /// All departments of an organisation with their direct member counts, parents before
-    /// children (ordered by depth, then sort order and name).
-    func fetchDepartments(_ db: any SQLDatabase, orgID: Organization.ID) async throws -> [Department] {
+    /// children (ordered by depth, then sort order and name). Without `memberCounts` every
+    /// count is 0 and nothing is counted (for walking the tree: a count reads every link).
+    func fetchDepartments(_ db: any SQLDatabase, orgID: Organization.ID, memberCounts: Bool = true) async throws -> [Department] {
+        let count: SQLQueryString = memberCounts ? "(SELECT COUNT(*) FROM member_departments md WHERE md.department_id = d.id)" : "0"
         let rows = try await db.raw("""
-            SELECT d.id, d.org_id, d.parent_id, d.name, d.kind, d.sort_order,
-                   (SELECT COUNT(*) FROM member_departments md WHERE md.department_id = d.id) AS member_count
+            SELECT d.id, d.org_id, d.parent_id, d.name, d.kind, d.sort_order, \(count) AS member_count
             FROM departments d WHERE d.org_id = \(bind: orgID)
             ORDER BY d.sort_order, d.name, d.id
             """).all()
         return Self.parentsFirst(try rows.map(Self.department))
+    }
+
+    /// `roots` and every department below them in `tree`.
+    static func closure(of roots: some Sequence<Department.ID>, in tree: [Department]) -> Set<Department.ID> {
+        var children: [Department.ID: [Department.ID]] = [:]
+        for d in tree { if let p = d.parentID { children[p, default: []].append(d.id) } }
+        var reached = Set<Department.ID>()
+        var pending = Array(roots)
+        while let next = pending.popLast() {
+            guard reached.insert(next).inserted else { continue }
+            pending += children[next] ?? []
+        }
+        return reached
+    }
+
+    /// Which of `departments` belong to the organisation.
+    func fetchDepartmentIDs(_ db: any SQLDatabase, orgID: Organization.ID, among departments: [Department.ID]) async throws -> Set<Department.ID> {
+        guard !departments.isEmpty else { return [] }
+        return Set(try await db.raw("""
+            SELECT id FROM departments WHERE org_id = \(bind: orgID) AND id IN \(SQLBind.group(departments))
+            """).all(decodingColumn: "id", as: Department.ID.self))
     }
 
     func fetchDepartment(_ db: any SQLDatabase, orgID: Organization.ID, id: Department.ID) async throws -> Department? {

@@ -4,13 +4,13 @@ import TackAPI
 // How the health report looks in the API: the schemas of `openapi.yaml`.
 
 extension HealthReport {
-    func api(canManage: Bool, timeZone: String) -> Components.Schemas.HealthReport {
+    func api(_ viewer: HealthViewer) -> Components.Schemas.HealthReport {
         .init(id: id.string, orgId: orgID.string, title: title, wholeOrganization: wholeOrganization, departmentIds: departmentIDs.map(\.string),
               questions: questions.map(\.api), opensAt: HealthService.clockText(opensAt), closesAt: HealthService.clockText(closesAt),
-              timeZone: timeZone, skipWeekends: skipWeekends, holidays: holidays.map(\.description), allowGuardians: allowGuardians,
+              timeZone: viewer.zone.identifier, skipWeekends: skipWeekends, holidays: holidays.map(\.description), allowGuardians: allowGuardians,
               aggregatesVisible: aggregatesVisible, rules: rules.api,
               reminders: reminders.map { .init(at: HealthService.clockText($0.at), channel: .init(rawValue: $0.channel.rawValue)!) },
-              retentionDays: retentionDays, active: active, createdBy: createdBy.api, createdAt: createdAt, updatedAt: updatedAt, canManage: canManage)
+              retentionDays: retentionDays, active: active, createdBy: createdBy.api, createdAt: createdAt, updatedAt: updatedAt, canManage: viewer.access.canManage(self))
     }
 }
 

@@ -7,37 +7,35 @@ import TackAPI
 extension APIHandler {
     func listHealthReports(_ input: Operations.ListHealthReports.Input) async throws -> Operations.ListHealthReports.Output {
         let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
-        let (reports, access) = try await health.list(try identity(), orgID)
-        let zone = try await health.timeZone(orgID).identifier
-        return .ok(.init(body: .json(.init(items: reports.map { $0.api(canManage: HealthService.canManage($0, access), timeZone: zone) }))))
+        let (reports, viewer) = try await health.list(try identity(), orgID)
+        return .ok(.init(body: .json(.init(items: reports.map { $0.api(viewer) }))))
     }
 
     func createHealthReport(_ input: Operations.CreateHealthReport.Input) async throws -> Operations.CreateHealthReport.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
         let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
-        let (report, access) = try await health.create(try identity(), orgID, try Self.healthDraft(body), idempotencyKey: input.headers.idempotencyKey)
-        return .created(.init(body: .json(report.api(canManage: HealthService.canManage(report, access), timeZone: try await health.timeZone(orgID).identifier))))
+        let (report, viewer) = try await health.create(try identity(), orgID, try Self.healthDraft(body), idempotencyKey: input.headers.idempotencyKey)
+        return .created(.init(body: .json(report.api(viewer))))
     }
 
     func getHealthReport(_ input: Operations.GetHealthReport.Input) async throws -> Operations.GetHealthReport.Output {
         let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
-        let (report, access) = try await health.view(try identity(), orgID, try parseID(input.path.reportId, "reportId"))
-        return .ok(.init(body: .json(report.api(canManage: HealthService.canManage(report, access), timeZone: try await health.timeZone(orgID).identifier))))
+        let (report, viewer) = try await health.view(try identity(), orgID, try parseID(input.path.reportId, "reportId"))
+        return .ok(.init(body: .json(report.api(viewer))))
     }
 
     func updateHealthReport(_ input: Operations.UpdateHealthReport.Input) async throws -> Operations.UpdateHealthReport.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
         let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
-        let (report, access) = try await health.update(try identity(), orgID, try parseID(input.path.reportId, "reportId"), try Self.healthDraft(body))
-        return .ok(.init(body: .json(report.api(canManage: HealthService.canManage(report, access), timeZone: try await health.timeZone(orgID).identifier))))
+        let (report, viewer) = try await health.update(try identity(), orgID, try parseID(input.path.reportId, "reportId"), try Self.healthDraft(body))
+        return .ok(.init(body: .json(report.api(viewer))))
     }
 
     func getHealthToday(_ input: Operations.GetHealthToday.Input) async throws -> Operations.GetHealthToday.Output {
         let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
-        let (now, items, access) = try await health.today(try identity(), orgID)
-        let zone = try await health.timeZone(orgID).identifier
+        let (now, items, viewer) = try await health.today(try identity(), orgID)
         return .ok(.init(body: .json(.init(now: now, items: items.map { item in
-            .init(report: item.report.api(canManage: HealthService.canManage(item.report, access), timeZone: zone), member: item.person.api,
+            .init(report: item.report.api(viewer), member: item.person.api,
                   relation: item.ward ? .ward : ._self, day: item.day.description, reportDay: item.window != nil,
                   opensAt: item.window?.lowerBound, closesAt: item.window.map { $0.upperBound.addingTimeInterval(0.001) }, open: item.open,
                   submission: item.submission?.api(questions: item.report.questions), card: item.card.api)
@@ -59,9 +57,8 @@ extension APIHandler {
         let identity = try identity()
         let history = try await health.history(identity, orgID, reportID, memberID: try input.query.memberId.map { try parseID($0, "memberId") },
                                                days: input.query.days ?? 30)
-        let (report, _) = try await health.view(identity, orgID, reportID)
         return .ok(.init(body: .json(.init(reportId: reportID.string, member: history.person.api, card: history.card?.api,
-                                           days: history.days.map { .init(day: $0.0.description, submission: $0.1?.api(questions: report.questions)) }))))
+                                           days: history.days.map { .init(day: $0.0.description, submission: $0.1?.api(questions: history.questions)) }))))
     }
 
     func getHealthCard(_ input: Operations.GetHealthCard.Input) async throws -> Operations.GetHealthCard.Output {
@@ -112,15 +109,14 @@ extension APIHandler {
             day: input.query.day, status: HealthStatusFilter(rawValue: input.query.status?.rawValue ?? "all") ?? .all,
             departmentID: try input.query.departmentId.map { try parseID($0, "departmentId") }, answers: true, cursor: nil, limit: nil)
         let table = try await health.exportTable(try identity(), orgID, try parseID(input.path.reportId, "reportId"), query)
-        let zone = try await health.timeZone(orgID)
         let name = "\(table.title) \(table.day)"
         switch input.query.format ?? .csv {
         case .csv:
             Self.setDownloadHeaders(name: "\(name).csv", inline: false)
-            return .ok(.init(body: .csv(HTTPBody(HealthService.csv(table, zone: zone)))))
+            return .ok(.init(body: .csv(HTTPBody(HealthService.csv(table)))))
         case .xlsx:
             Self.setDownloadHeaders(name: "\(name).xlsx", inline: false)
-            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(HealthService.xlsx(table, zone: zone)))))
+            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(HealthService.xlsx(table)))))
         }
     }
 

@@ -95,7 +95,7 @@ extension HealthService {
         let cursor = try query.cursor.map(Self.decodeCursor)
         let now = clock.now()
         let read = { (db: any SQLDatabase) async throws -> (LocalDate, [HealthMemberRow], String?) in
-            let (access, report, day, within) = try await managerContext(db, identity, orgID, reportID, query)
+            let (access, report, day, within, _) = try await managerContext(db, identity, orgID, reportID, query)
             let limit = query.limit
             var rows = try await store.fetchMemberRows(db, report: report, scope: access.scope, day: day, status: query.status, within: within,
                                                        after: cursor, limit: limit.map { $0 + 1 })
@@ -116,18 +116,19 @@ extension HealthService {
     }
 
     private func managerContext(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID, _ reportID: HealthReport.ID,
-                                _ query: MemberQuery) async throws -> (HealthAccess, HealthReport, LocalDate, Set<Department.ID>?) {
+                                _ query: MemberQuery) async throws -> (HealthAccess, HealthReport, LocalDate, Set<Department.ID>?, TimeZone) {
         let access = try await healthAccess(db, identity, orgID)
         guard let report = try await store.fetchReport(db, orgID: orgID, id: reportID) else { throw AppError.notFound("Health report") }
         guard access.isManager else { throw AppError.forbidden("Only health officers and the organisation's admins see who reported.") }
-        let day = try day(query.day, zone: try await store.fetchTimeZone(db, orgID: orgID))
+        let zone = try await store.fetchTimeZone(db, orgID: orgID)
+        let day = try day(query.day, zone: zone)
         var within: Set<Department.ID>?
         if let departmentID = query.departmentID {
             let tree = try await store.fetchTree(db, orgID: orgID)
             guard tree.contains(where: { $0.id == departmentID }) else { throw AppError.invalidParameter("departmentId", "No such department.") }
-            within = HealthStore.closure(of: [departmentID], in: tree)
+            within = DirectoryStore.closure(of: [departmentID], in: tree)
         }
-        return (access, report, day, within)
+        return (access, report, day, within, zone)
     }
 
     static func encodeCursor(_ sortName: String, _ id: Member.ID) -> String {
@@ -149,6 +150,8 @@ extension HealthService {
     struct ExportTable: Sendable {
         var title: String
         var day: LocalDate
+        /// Times are written in the organisation's zone.
+        var zone: TimeZone
         var header: [String]
         var rows: [[ExportCell]]
     }
@@ -164,7 +167,7 @@ extension HealthService {
     func exportTable(_ identity: Identity, _ orgID: Organization.ID, _ reportID: HealthReport.ID, _ query: MemberQuery) async throws -> ExportTable {
         let now = clock.now()
         return try await transactor.run { db, _ in
-            let (access, report, day, within) = try await managerContext(db, identity, orgID, reportID, query)
+            let (access, report, day, within, zone) = try await managerContext(db, identity, orgID, reportID, query)
             let rows = try await store.fetchMemberRows(db, report: report, scope: access.scope, day: day, status: query.status, within: within,
                                                        after: nil, limit: nil)
             try await logAccess(db, access, action: .export, report: report, day: day,
@@ -189,14 +192,14 @@ extension HealthService {
                 }
                 return cells
             }
-            return ExportTable(title: report.title, day: day, header: header, rows: table)
+            return ExportTable(title: report.title, day: day, zone: zone, header: header, rows: table)
         }
     }
 
     /// RFC 4180 CSV with a byte-order mark (Excel then reads UTF-8), formulas defused.
-    static func csv(_ table: ExportTable, zone: TimeZone) -> [UInt8] {
+    static func csv(_ table: ExportTable) -> [UInt8] {
         let formatter = ISO8601DateFormatter()
-        formatter.timeZone = zone
+        formatter.timeZone = table.zone
         formatter.formatOptions = [.withInternetDateTime]
         var out: [UInt8] = [0xEF, 0xBB, 0xBF]
         func line(_ fields: [String]) {
@@ -215,10 +218,6 @@ extension HealthService {
             })
         }
         return out
-    }
-
-    func timeZone(_ orgID: Organization.ID) async throws -> TimeZone {
-        try await database.read { db in try await store.fetchTimeZone(db, orgID: orgID) }
     }
 
     // MARK: DING
@@ -268,7 +267,7 @@ extension HealthService {
 extension HealthService {
     /// The table as an XLSX workbook; times as the organisation's local time (spreadsheets have
     /// no time zones).
-    static func xlsx(_ table: ExportTable, zone: TimeZone) -> [UInt8] {
+    static func xlsx(_ table: ExportTable) -> [UInt8] {
         var writer = XLSXWriter(sheetName: "\(table.day)", columnWidths: [24, 24, 14, 10, 16, 20, 20] + table.header.dropFirst(7).map { _ in 20 })
         writer.addHeader(table.header)
         for row in table.rows {
@@ -276,7 +275,7 @@ extension HealthService {
                 switch cell {
                 case .text(let t): .text(t)
                 case .number(let n): .number(n)
-                case .time(let d): .dateTime(d.addingTimeInterval(TimeInterval(zone.secondsFromGMT(for: d))))
+                case .time(let d): .dateTime(d.addingTimeInterval(TimeInterval(table.zone.secondsFromGMT(for: d))))
                 case .empty: .empty
                 }
             })

@@ -102,6 +102,24 @@ struct HealthAccess: Sendable {
     var scope: Scope
 
     var isManager: Bool { scope != .none }
+
+    /// Whether one may set up and change a report for this audience: admins any, health
+    /// officers one for departments within their scope.
+    func canManage(wholeOrganization: Bool, departments: [Department.ID]) -> Bool {
+        switch scope {
+        case .all: true
+        case .departments(let mine): !wholeOrganization && Set(departments).isSubset(of: mine)
+        case .none: false
+        }
+    }
+
+    func canManage(_ report: HealthReport) -> Bool { canManage(wholeOrganization: report.wholeOrganization, departments: report.departmentIDs) }
+}
+
+/// Who reads reports (what they may do) and the organisation's time zone, to present them.
+struct HealthViewer: Sendable {
+    var access: HealthAccess
+    var zone: TimeZone
 }
 
 /// Counts of one day.

@@ -59,20 +59,12 @@ struct HealthService: Sendable {
         if me.role.isAdmin { return HealthAccess(me: me, scope: .all) }
         guard me.capabilities.contains(.healthOfficer) else { return HealthAccess(me: me, scope: .none) }
         let tree = try await store.fetchTree(db, orgID: orgID)
-        let closure = HealthStore.closure(of: me.departmentIDs, in: tree)
+        let closure = DirectoryStore.closure(of: me.departmentIDs, in: tree)
         if tree.contains(where: { $0.parentID == nil && closure.contains($0.id) }) { return HealthAccess(me: me, scope: .all) }
         return HealthAccess(me: me, scope: .departments(closure))
     }
 
     /// Whether the caller may change the report: everyone it reaches is within their scope.
-    static func canManage(_ report: HealthReport, _ access: HealthAccess) -> Bool {
-        switch access.scope {
-        case .all: true
-        case .departments(let scope): !report.wholeOrganization && Set(report.departmentIDs).isSubset(of: scope)
-        case .none: false
-        }
-    }
-
     private func requireManager(_ access: HealthAccess) throws {
         guard access.isManager else { throw AppError.forbidden("Only health officers and the organisation's admins see this.") }
     }
@@ -179,21 +171,17 @@ struct HealthService: Sendable {
     }
 
     private func checkAudience(_ db: any SQLDatabase, _ access: HealthAccess, _ orgID: Organization.ID, _ draft: Draft, _ valid: Valid) async throws {
-        let known = try await AnnouncementStore().fetchDepartmentIDs(db, orgID: orgID, among: valid.departments)
+        let known = try await DirectoryStore().fetchDepartmentIDs(db, orgID: orgID, among: valid.departments)
         if let unknown = valid.departments.first(where: { !known.contains($0) }) {
             throw AppError.invalid("departmentIds", "There is no department \(unknown.string) in this organisation.", code: "unknown_department")
         }
-        let probe = HealthReport(id: .random(), orgID: orgID, title: "", questions: [], wholeOrganization: draft.wholeOrganization,
-                                 departmentIDs: valid.departments, opensAt: 0, closesAt: 1, skipWeekends: false, holidays: [], allowGuardians: false,
-                                 aggregatesVisible: false, rules: .standard, reminders: [], retentionDays: 14, active: true,
-                                 createdBy: PersonRef(userID: access.me.userID, memberID: access.me.id, name: ""), createdAt: .now, updatedAt: .now)
-        guard Self.canManage(probe, access) else {
+        guard access.canManage(wholeOrganization: draft.wholeOrganization, departments: valid.departments) else {
             throw AppError.forbidden(access.isManager ? "A health officer sets up reports for their own departments only."
                                                       : "Only health officers and the organisation's admins set up health reports.")
         }
     }
 
-    func create(_ identity: Identity, _ orgID: Organization.ID, _ draft: Draft, idempotencyKey: String?) async throws -> (HealthReport, HealthAccess) {
+    func create(_ identity: Identity, _ orgID: Organization.ID, _ draft: Draft, idempotencyKey: String?) async throws -> (HealthReport, HealthViewer) {
         let now = clock.now()
         let valid = try validate(draft)
         let fingerprint = try HealthStore.json(draft)
@@ -214,13 +202,13 @@ struct HealthService: Sendable {
         return try await view(identity, orgID, id)
     }
 
-    func update(_ identity: Identity, _ orgID: Organization.ID, _ id: HealthReport.ID, _ draft: Draft) async throws -> (HealthReport, HealthAccess) {
+    func update(_ identity: Identity, _ orgID: Organization.ID, _ id: HealthReport.ID, _ draft: Draft) async throws -> (HealthReport, HealthViewer) {
         let now = clock.now()
         let valid = try validate(draft)
         try await transactor.run { db, outbox in
             let access = try await healthAccess(db, identity, orgID)
             var report = try await requireReport(db, orgID, id)
-            guard Self.canManage(report, access) else { throw AppError.forbidden("Only the report's managers change it.") }
+            guard access.canManage(report) else { throw AppError.forbidden("Only the report's managers change it.") }
             try await checkAudience(db, access, orgID, draft, valid)
             report.title = valid.title
             report.questions = draft.questions
@@ -246,12 +234,12 @@ struct HealthService: Sendable {
         return try await view(identity, orgID, id)
     }
 
-    func view(_ identity: Identity, _ orgID: Organization.ID, _ id: HealthReport.ID) async throws -> (HealthReport, HealthAccess) {
+    func view(_ identity: Identity, _ orgID: Organization.ID, _ id: HealthReport.ID) async throws -> (HealthReport, HealthViewer) {
         try await database.read { db in
             let access = try await healthAccess(db, identity, orgID)
             let report = try await requireReport(db, orgID, id)
             guard try await visible(db, report, access) else { throw AppError.notFound("Health report") }
-            return (report, access)
+            return (report, HealthViewer(access: access, zone: try await store.fetchTimeZone(db, orgID: orgID)))
         }
     }
 
@@ -267,14 +255,14 @@ struct HealthService: Sendable {
         return false
     }
 
-    func list(_ identity: Identity, _ orgID: Organization.ID) async throws -> ([HealthReport], HealthAccess) {
+    func list(_ identity: Identity, _ orgID: Organization.ID) async throws -> ([HealthReport], HealthViewer) {
         try await database.read { db in
             let access = try await healthAccess(db, identity, orgID)
             var visibleReports: [HealthReport] = []
             for report in try await store.fetchReports(db, orgID: orgID, activeOnly: !access.isManager) where try await visible(db, report, access) {
                 visibleReports.append(report)
             }
-            return (visibleReports, access)
+            return (visibleReports, HealthViewer(access: access, zone: try await store.fetchTimeZone(db, orgID: orgID)))
         }
     }
 
@@ -292,9 +280,9 @@ struct HealthService: Sendable {
     }
 
     /// Today's reports for the caller and for the students they report for.
-    func today(_ identity: Identity, _ orgID: Organization.ID) async throws -> (Date, [TodayItem], HealthAccess) {
+    func today(_ identity: Identity, _ orgID: Organization.ID) async throws -> (Date, [TodayItem], HealthViewer) {
         let now = clock.now()
-        let (items, access) = try await database.read { db -> ([TodayItem], HealthAccess) in
+        let (items, viewer) = try await database.read { db -> ([TodayItem], HealthViewer) in
             let access = try await healthAccess(db, identity, orgID)
             let zone = try await store.fetchTimeZone(db, orgID: orgID)
             let me = PersonRef(userID: access.me.userID, memberID: access.me.id, name: access.me.name)
@@ -318,14 +306,14 @@ struct HealthService: Sendable {
                                                                 rules: report.rules, day: day)))
                 }
             }
-            return (items, access)
+            return (items, HealthViewer(access: access, zone: zone))
         }
         // Cards without today's code get one (once a day per person).
         var result = items
         for i in result.indices where result[i].card.record.codeDay != result[i].day {
             result[i].card.record = try await ensureCode(orgID: orgID, reportID: result[i].report.id, userID: result[i].person.userID, day: result[i].day)
         }
-        return (now, result, access)
+        return (now, result, viewer)
     }
 
     // MARK: Submitting
@@ -553,6 +541,8 @@ struct HealthService: Sendable {
     // MARK: History
 
     struct History: Sendable {
+        /// The report's questions, in order: to present the answers.
+        var questions: [HealthQuestion]
         var person: PersonRef
         var card: HealthCardView?
         var days: [(LocalDate, HealthSubmission?)]
@@ -579,7 +569,7 @@ struct HealthService: Sendable {
                 try await logAccess(db, access, action: .history, report: report, day: nil, subjects: [person], now: now)
             }
             let record = try await store.fetchCard(db, reportID: reportID, userID: person.userID)
-            return History(person: person,
+            return History(questions: report.questions, person: person,
                            card: record.map { HealthCardView(reportID: report.id, reportTitle: report.title, person: person, record: $0,
                                                              rules: report.rules, day: today) },
                            days: reportDays.sorted(by: >).map { ($0, byDay[$0]) })

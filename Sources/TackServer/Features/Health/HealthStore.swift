@@ -147,22 +147,9 @@ struct HealthStore: Sendable {
             """).first() != nil
     }
 
-    /// The organisation's department tree: each department's children.
+    /// The organisation's department tree, without member counts.
     func fetchTree(_ db: any SQLDatabase, orgID: Organization.ID) async throws -> [Department] {
-        try await DirectoryStore().fetchDepartments(db, orgID: orgID)
-    }
-
-    /// `roots` and every department below them.
-    static func closure(of roots: some Sequence<Department.ID>, in tree: [Department]) -> Set<Department.ID> {
-        var children: [Department.ID: [Department.ID]] = [:]
-        for d in tree { if let p = d.parentID { children[p, default: []].append(d.id) } }
-        var reached = Set<Department.ID>()
-        var pending = Array(roots)
-        while let next = pending.popLast() {
-            guard reached.insert(next).inserted else { continue }
-            pending += children[next] ?? []
-        }
-        return reached
+        try await DirectoryStore().fetchDepartments(db, orgID: orgID, memberCounts: false)
     }
 
     /// The time zone of an organisation (without counting its members).
