@@ -27,6 +27,7 @@ public struct TackServerParts: Sendable {
     let mail: MailService
     let announcements: AnnouncementService
     let health: HealthService
+    let live: LiveService
     let migrator: Migrator
     /// Services to run alongside the HTTP server (the PostgreSQL pool, maintenance).
     let services: [any Service]
@@ -101,6 +102,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let health = HealthService(transactor: transactor, clock: clock, jobs: jobs.queue,
                                files: FileStore(root: configuration.resolvedAttachmentsDirectory), ding: ding,
                                photoBytes: min(configuration.maxAttachmentBytes, 10 << 20), logger: logger)
+    let live = LiveService(transactor: transactor, clock: clock)
     for handler in ding.jobHandlers + mail.jobHandlers + announcements.jobHandlers + health.jobHandlers { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
@@ -114,7 +116,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
         return AdmissionLimiter(options, schedulingDelay: delay)
     }
     return TackServerParts(database: database, hub: hub, auth: auth, directory: directory, invitations: invitations, chat: chat, jobs: jobs, ding: ding,
-                           mail: mail, announcements: announcements, health: health, migrator: migrator, services: services,
+                           mail: mail, announcements: announcements, health: health, live: live, migrator: migrator, services: services,
                            admission: admission)
 }
 
@@ -146,7 +148,8 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
     let handler = APIHandler(auth: parts.auth, directory: parts.directory, invitations: parts.invitations, chat: parts.chat,
-                             ding: parts.ding, mail: parts.mail, announcements: parts.announcements, health: parts.health, gatewaySecret: configuration.gatewaySecret,
+                             ding: parts.ding, mail: parts.mail, announcements: parts.announcements, health: parts.health, live: parts.live,
+                             gatewaySecret: configuration.gatewaySecret,
                              database: parts.database, prometheus: Observability.registry,
                              secureCookies: configuration.secureCookies)
     try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: FastDateTranscoder(), jsonEncodingOptions: []))

@@ -66,6 +66,9 @@ struct TenantIsolationTests {
             let cardCode = submitted["card"]["code"].string!
             let photo = try await api.parts.health.upload(Identity(userID: User.ID(string: ann.userID)!, sessionHash: "", kind: .token),
                                                           Organization.ID(string: a.id)!, bytes: Self.png).id.string
+            let liveClass = try await api.call(.post, "/api/v1/orgs/\(a.id)/live", as: ann,
+                                               json: API.body(["title": "Secret class", "groupIds": [group], "startNow": true])).json["id"].string!
+            _ = try await api.call(.put, "/api/v1/orgs/\(a.id)/live/\(liveClass)/hands", as: amy)
             // Bob is the owner of organisation B: the strongest outsider.
             let bob = try await api.signUp("Bob")
             _ = try await api.createOrg(bob, name: "B")
@@ -74,7 +77,8 @@ struct TenantIsolationTests {
             let ids = ["orgId": a.id, "departmentId": department, "memberId": amyMember,
                        "invitationId": invitation["id"].string!, "requestId": request, "conversationId": group,
                        "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment, "dingId": ding,
-                       "announcementId": announcement, "reportId": healthReport["id"].string!, "photoId": photo]
+                       "announcementId": announcement, "reportId": healthReport["id"].string!, "photoId": photo,
+                       "liveClassId": liveClass]
             let bodies: [String: String] = [
                 "updateOrganization": API.body(["name": "Pwned"]),
                 "createDepartment": API.body(["name": "Pwned", "parentId": a.rootDepartmentID]),
@@ -105,10 +109,16 @@ struct TenantIsolationTests {
                 "submitHealthReport": API.body(["day": healthDay, "answers": [["questionId": "temp", "temperature": 36.6]]]),
                 "setGuardians": API.body(["memberIds": []]),
                 "uploadHealthPhoto": "pwned",
+                "createLiveClass": API.body(["title": "Pwned", "groupIds": [group], "startNow": true]),
+                "transitionLiveClass": API.body(["action": "end"]),
+                "setLiveControls": API.body(["locked": true, "paused": true]),
+                "openLiveVideo": API.body(["mode": "live"]),
+                "sendLiveHeartbeat": API.body(["mode": "live"]),
             ]
             let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
                            "uploadAttachment": "?name=pwned.txt", "uploadAnnouncementAttachment": "?name=pwned.txt",
-                           "verifyHealthCard": "?code=\(cardCode)", "getHealthHistory": "?memberId=\(amyMember)", "getHealthCard": "?memberId=\(amyMember)"]
+                           "verifyHealthCard": "?code=\(cardCode)", "getHealthHistory": "?memberId=\(amyMember)", "getHealthCard": "?memberId=\(amyMember)",
+                           "listLiveClasses": "?groupId=\(group)"]
             var checked: Set<String> = []
             for op in try Self.specOperations() where !Self.notOrganisationScoped.contains(op.id) {
                 var path = op.path
@@ -131,6 +141,9 @@ struct TenantIsolationTests {
             #expect(checked.count >= 45)
             let after = try await api.call(.get, "/api/v1/orgs/\(a.id)/events?after=0", as: ann).json["latestSeq"].int
             #expect(before == after, "nothing of A changed")
+            let live = try await api.call(.get, "/api/v1/orgs/\(a.id)/live/\(liveClass)", as: ann).json
+            #expect(live["state"].string == "live" && live["locked"].bool == false && live["paused"].bool == false)
+            #expect(try await api.call(.get, "/api/v1/orgs/\(a.id)/live/\(liveClass)/hands", as: ann).json["items"].array.count == 1)
             #expect(try await api.memberCount(a, as: ann) == 2)
             #expect(try await api.call(.get, "/api/v1/orgs/\(a.id)/mail-settings", as: ann).json["host"].string == "127.0.0.1")
             let report = try await api.call(.get, "/api/v1/orgs/\(a.id)/health/reports/\(healthReport["id"].string!)", as: ann).json

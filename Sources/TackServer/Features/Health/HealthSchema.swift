@@ -125,11 +125,3 @@ extension Schema {
         CREATE INDEX health_access_log_org ON health_access_log(org_id, at)
         """
 }
-
-private extension String {
-    /// The DDL with its type placeholders filled.
-    func dialect(id: String, bool: String, time: String, double: String, big: String) -> String {
-        replacingOccurrences(of: "{ID}", with: id).replacingOccurrences(of: "{BOOL}", with: bool).replacingOccurrences(of: "{TIME}", with: time)
-            .replacingOccurrences(of: "{DOUBLE}", with: double).replacingOccurrences(of: "{BIG}", with: big)
-    }
-}

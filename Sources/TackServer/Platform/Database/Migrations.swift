@@ -77,3 +77,12 @@ struct Migrator: Sendable {
         }
     }
 }
+
+extension String {
+    /// DDL written once with type placeholders — `{ID}`, `{BOOL}`, `{TIME}`, `{DOUBLE}`, `{BIG}` —
+    /// filled for one dialect.
+    func dialect(id: String, bool: String, time: String, double: String, big: String) -> String {
+        replacingOccurrences(of: "{ID}", with: id).replacingOccurrences(of: "{BOOL}", with: bool).replacingOccurrences(of: "{TIME}", with: time)
+            .replacingOccurrences(of: "{DOUBLE}", with: double).replacingOccurrences(of: "{BIG}", with: big)
+    }
+}

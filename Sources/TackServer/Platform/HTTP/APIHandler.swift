@@ -17,6 +17,7 @@ struct APIHandler: APIProtocol {
     let mail: MailService
     let announcements: AnnouncementService
     let health: HealthService
+    let live: LiveService
     /// Verifies the SMS/voice gateway's callbacks (nil: no gateway).
     let gatewaySecret: String?
     let database: Database

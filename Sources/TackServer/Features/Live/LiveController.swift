@@ -1,0 +1,107 @@
+import Foundation
+import OpenAPIRuntime
+import TackAPI
+
+/// Live classes over HTTP.
+extension APIHandler {
+    func listLiveClasses(_ input: Operations.ListLiveClasses.Input) async throws -> Operations.ListLiveClasses.Output {
+        let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
+        let identity = try identity()
+        let classes = try await live.list(identity, orgID, groupID: try parseID(input.query.groupId, "groupId"))
+        var items: [Components.Schemas.LiveClass] = []
+        for c in classes { items.append(try await live.view(identity, orgID, c.id).api) }
+        return .ok(.init(body: .json(.init(items: items))))
+    }
+
+    func createLiveClass(_ input: Operations.CreateLiveClass.Input) async throws -> Operations.CreateLiveClass.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
+        let draft = LiveService.Draft(title: body.title, groupIDs: try body.groupIds.map { try parseID($0, "groupIds") }, scheduledAt: body.scheduledAt,
+                                      startNow: body.startNow ?? false, maxSpeakers: body.maxSpeakers)
+        let created = try await live.create(try identity(), try parseID(input.path.orgId, "orgId"), draft, idempotencyKey: input.headers.idempotencyKey)
+        return .created(.init(body: .json(created.api)))
+    }
+
+    func getLiveClass(_ input: Operations.GetLiveClass.Input) async throws -> Operations.GetLiveClass.Output {
+        .ok(.init(body: .json(try await live.view(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId")).api)))
+    }
+
+    func transitionLiveClass(_ input: Operations.TransitionLiveClass.Input) async throws -> Operations.TransitionLiveClass.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
+        let transition: LiveClass.Transition = switch body.action {
+        case .start: .start
+        case .end: .end
+        case .cancel: .cancel
+        }
+        let result = try await live.transition(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"), transition)
+        return .ok(.init(body: .json(result.api)))
+    }
+
+    func setLiveControls(_ input: Operations.SetLiveControls.Input) async throws -> Operations.SetLiveControls.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
+        let result = try await live.setControls(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"),
+                                                locked: body.locked, paused: body.paused)
+        return .ok(.init(body: .json(result.api)))
+    }
+
+    func removeLiveParticipant(_ input: Operations.RemoveLiveParticipant.Input) async throws -> Operations.RemoveLiveParticipant.Output {
+        try await live.remove(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"),
+                              userID: try parseID(input.path.userId, "userId"))
+        return .noContent(.init())
+    }
+
+    func listLiveHands(_ input: Operations.ListLiveHands.Input) async throws -> Operations.ListLiveHands.Output {
+        .ok(.init(body: .json(.init(items: try await live.hands(try identity(), try parseID(input.path.orgId, "orgId"),
+                                                              try parseID(input.path.liveClassId, "liveClassId")).map(\.api)))))
+    }
+
+    func raiseLiveHand(_ input: Operations.RaiseLiveHand.Input) async throws -> Operations.RaiseLiveHand.Output {
+        .ok(.init(body: .json(.init(items: try await live.raiseHand(try identity(), try parseID(input.path.orgId, "orgId"),
+                                                                  try parseID(input.path.liveClassId, "liveClassId")).map(\.api)))))
+    }
+
+    func lowerLiveHand(_ input: Operations.LowerLiveHand.Input) async throws -> Operations.LowerLiveHand.Output {
+        .ok(.init(body: .json(.init(items: try await live.lowerHand(try identity(), try parseID(input.path.orgId, "orgId"),
+                                                                  try parseID(input.path.liveClassId, "liveClassId")).map(\.api)))))
+    }
+
+    func acceptLiveSpeaker(_ input: Operations.AcceptLiveSpeaker.Input) async throws -> Operations.AcceptLiveSpeaker.Output {
+        .ok(.init(body: .json(.init(items: try await live.setSpeaker(try identity(), try parseID(input.path.orgId, "orgId"),
+                                                                   try parseID(input.path.liveClassId, "liveClassId"),
+                                                                   userID: try parseID(input.path.userId, "userId"), speaking: true).map(\.api)))))
+    }
+
+    func endLiveSpeaker(_ input: Operations.EndLiveSpeaker.Input) async throws -> Operations.EndLiveSpeaker.Output {
+        .ok(.init(body: .json(.init(items: try await live.setSpeaker(try identity(), try parseID(input.path.orgId, "orgId"),
+                                                                   try parseID(input.path.liveClassId, "liveClassId"),
+                                                                   userID: try parseID(input.path.userId, "userId"), speaking: false).map(\.api)))))
+    }
+
+    func openLiveVideo(_ input: Operations.OpenLiveVideo.Input) async throws -> Operations.OpenLiveVideo.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
+        let result = try await live.open(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"),
+                                         mode: WatchMode(body.mode))
+        return .ok(.init(body: .json(result.api)))
+    }
+
+    func sendLiveHeartbeat(_ input: Operations.SendLiveHeartbeat.Input) async throws -> Operations.SendLiveHeartbeat.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
+        let mode = WatchMode(body.mode)
+        let seconds = try await live.heartbeat(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"),
+                                               mode: mode)
+        return .ok(.init(body: .json(.init(mode: .init(rawValue: mode.rawValue)!, seconds: seconds))))
+    }
+
+    func getLiveStatistics(_ input: Operations.GetLiveStatistics.Input) async throws -> Operations.GetLiveStatistics.Output {
+        let (c, rows) = try await live.statistics(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"))
+        return .ok(.init(body: .json(.init(liveClassId: c.id.string, items: rows.map { row in
+            .init(person: row.person.api, watched: .init(rawValue: row.watched.rawValue)!, liveSeconds: row.liveSeconds,
+                  replaySeconds: row.replaySeconds, minutes: row.minutes)
+        }))))
+    }
+}
+
+private extension WatchMode {
+    init(_ mode: Components.Schemas.LiveWatch.ModePayload) {
+        self = mode == .live ? .live : .replay
+    }
+}

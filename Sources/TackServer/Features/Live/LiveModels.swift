@@ -1,0 +1,146 @@
+import Foundation
+import Tagged
+
+/// A live class: one teacher broadcasting to one or several class groups at once.
+///
+/// Its life: `scheduled` → `live` (the teacher starts it) → `ended` (the teacher ends it) →
+/// `replayReady` (the recording has been converted); a scheduled class may be `cancelled`.
+struct LiveClass: Sendable, Equatable {
+    typealias ID = Tagged<LiveClass, UUID>
+
+    enum State: String, Sendable, CaseIterable {
+        case scheduled, live, ended, replayReady = "replay_ready", cancelled
+    }
+
+    /// What moves a class from one state to the next.
+    enum Transition: String, Sendable {
+        case start, end, cancel, replayReady = "replay_ready"
+    }
+
+    var id: ID
+    var orgID: Organization.ID
+    var teacher: PersonRef
+    var title: String
+    /// The groups it is broadcast to, in the order the teacher chose them.
+    var groupIDs: [Conversation.ID]
+    var scheduledAt: Date?
+    var state: State
+    var startedAt: Date?
+    var endedAt: Date?
+    /// Nobody new may join.
+    var locked: Bool
+    /// Participant activity (raising hands, speaking) is paused.
+    var paused: Bool
+    /// At most this many students speak at once.
+    var maxSpeakers: Int
+    var createdAt: Date
+    var updatedAt: Date
+
+    /// The state after `transition`, or why it is not possible.
+    static func next(_ state: State, _ transition: Transition) -> State? {
+        switch (state, transition) {
+        case (.scheduled, .start): .live
+        case (.scheduled, .cancel): .cancelled
+        case (.live, .end): .ended
+        case (.ended, .replayReady): .replayReady
+        default: nil
+        }
+    }
+
+    /// Applies `transition` at `now`, or throws `invalid_state` (409) naming the state.
+    mutating func apply(_ transition: Transition, at now: Date) throws {
+        guard let next = Self.next(state, transition) else {
+            throw AppError.conflict("invalid_state", "A class that is \(state.rawValue.replacingOccurrences(of: "_", with: " ")) cannot \(transition.rawValue.replacingOccurrences(of: "_", with: " ")).")
+        }
+        state = next
+        switch transition {
+        case .start: startedAt = now
+        case .end:
+            endedAt = now
+            paused = false
+        case .cancel, .replayReady: break
+        }
+        updatedAt = now
+    }
+}
+
+/// How someone takes part: the teacher publishes; an accepted student speaks (publishes their
+/// microphone, and their camera only if they turn it on themselves); everyone else watches.
+enum LiveRole: String, Sendable {
+    case teacher, speaker, viewer
+}
+
+/// A student's raised hand, or their turn to speak once the teacher accepted it.
+struct LiveHand: Sendable, Equatable {
+    enum State: String, Sendable { case raised, speaking }
+    var person: PersonRef
+    var state: State
+    var at: Date
+}
+
+/// Watching live or the replay.
+enum WatchMode: String, Sendable, CaseIterable {
+    case live, replay
+}
+
+/// A person's watch time in one mode, accumulated from heartbeats sent while the video is on
+/// screen, on any number of devices.
+///
+/// Each heartbeat credits the time since the last credited instant — capped at `maxGap`, since a
+/// longer silence means the video was not watched — and moves that instant to now. Heartbeats
+/// from two devices at once therefore share one timeline: the credited total never exceeds the
+/// wall-clock time between the first and the last heartbeat.
+struct WatchTime: Sendable, Equatable {
+    /// Heartbeats come every 15 s while the video is visible; a gap longer than this is not
+    /// credited in full.
+    static let interval: TimeInterval = 15
+    static let maxGap: TimeInterval = 20
+
+    var seconds: Double
+    var creditedUntil: Date
+    var firstAt: Date
+    var lastAt: Date
+
+    /// A new record when someone opens the video at `now`: nothing credited yet.
+    static func opened(at now: Date) -> WatchTime {
+        WatchTime(seconds: 0, creditedUntil: now, firstAt: now, lastAt: now)
+    }
+
+    /// Opening the video again: a timeline that went quiet restarts at `now` (the silence is not
+    /// watch time); one still running (another device) goes on.
+    mutating func reopen(at now: Date) {
+        if now.timeIntervalSince(creditedUntil) > Self.maxGap { creditedUntil = now }
+    }
+
+    /// Credits a heartbeat at `now`; returns the seconds credited.
+    @discardableResult
+    mutating func beat(at now: Date) -> Double {
+        let gap = now.timeIntervalSince(creditedUntil)
+        guard gap > 0 else { return 0 }
+        let credit = min(gap, Self.maxGap)
+        seconds += credit
+        creditedUntil = now
+        lastAt = now
+        return credit
+    }
+}
+
+/// A student's watching of one class, for the teacher's statistics.
+struct LiveWatchRow: Sendable, Equatable {
+    enum Watched: String, Sendable { case live, replay, both, neither }
+    var person: PersonRef
+    var liveSeconds: Double
+    var replaySeconds: Double
+
+    var watched: Watched {
+        switch (liveSeconds > 0, replaySeconds > 0) {
+        case (true, true): .both
+        case (true, false): .live
+        case (false, true): .replay
+        case (false, false): .neither
+        }
+    }
+
+    /// Whole minutes, rounded to the nearest.
+    var minutes: Int { Int(((liveSeconds + replaySeconds) / 60).rounded()) }
+}

@@ -1,0 +1,60 @@
+extension Schema {
+    /// 9: live classes — the class, the groups it is broadcast to, raised hands and speakers,
+    /// people removed from it, and each person's watch time live and on the replay.
+    static let live = Migration(
+        version: 9, name: "live_classes",
+        sqlite: liveTables.dialect(id: "TEXT", bool: "INTEGER", time: "REAL", double: "REAL", big: "INTEGER"),
+        postgres: liveTables.dialect(id: "UUID", bool: "BOOLEAN", time: "TIMESTAMPTZ", double: "DOUBLE PRECISION", big: "BIGINT")
+    )
+
+    private static let liveTables = """
+        CREATE TABLE live_classes (
+            id {ID} PRIMARY KEY,
+            org_id {ID} NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+            teacher_id {ID} NOT NULL REFERENCES users(id),
+            title TEXT NOT NULL,
+            scheduled_at {TIME},
+            state TEXT NOT NULL,
+            started_at {TIME},
+            ended_at {TIME},
+            locked {BOOL} NOT NULL,
+            paused {BOOL} NOT NULL,
+            max_speakers INTEGER NOT NULL,
+            created_at {TIME} NOT NULL,
+            updated_at {TIME} NOT NULL
+        );
+        CREATE INDEX live_classes_org ON live_classes(org_id, created_at);
+        CREATE TABLE live_class_groups (
+            class_id {ID} NOT NULL REFERENCES live_classes(id) ON DELETE CASCADE,
+            conversation_id {ID} NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            org_id {ID} NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (class_id, conversation_id)
+        );
+        CREATE INDEX live_class_groups_conversation ON live_class_groups(conversation_id, class_id);
+        CREATE TABLE live_hands (
+            class_id {ID} NOT NULL REFERENCES live_classes(id) ON DELETE CASCADE,
+            user_id {ID} NOT NULL REFERENCES users(id),
+            state TEXT NOT NULL,
+            at {TIME} NOT NULL,
+            PRIMARY KEY (class_id, user_id)
+        );
+        CREATE TABLE live_removed (
+            class_id {ID} NOT NULL REFERENCES live_classes(id) ON DELETE CASCADE,
+            user_id {ID} NOT NULL REFERENCES users(id),
+            removed_by {ID} NOT NULL REFERENCES users(id),
+            at {TIME} NOT NULL,
+            PRIMARY KEY (class_id, user_id)
+        );
+        CREATE TABLE live_watch (
+            class_id {ID} NOT NULL REFERENCES live_classes(id) ON DELETE CASCADE,
+            user_id {ID} NOT NULL REFERENCES users(id),
+            mode TEXT NOT NULL,
+            seconds {DOUBLE} NOT NULL,
+            credited_until {TIME} NOT NULL,
+            first_at {TIME} NOT NULL,
+            last_at {TIME} NOT NULL,
+            PRIMARY KEY (class_id, user_id, mode)
+        )
+        """
+}

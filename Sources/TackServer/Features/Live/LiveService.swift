@@ -1,0 +1,309 @@
+import Foundation
+import SQLKit
+
+/// Live classes — the control plane: who teaches, which groups watch, the class's life from
+/// scheduled to replay, raised hands and who may speak, the teacher's controls (remove, lock,
+/// pause), and watch time from heartbeats.
+///
+/// Permissions: a teacher (the `teacher` capability, an organisation admin, or an owner/admin of
+/// the group) creates a class for groups they belong to; members of those groups watch; only the
+/// teacher runs it. Someone removed from a class does not come back to it; while it is locked
+/// nobody joins who was not there before; while it is paused nobody raises a hand or speaks.
+struct LiveService: Sendable {
+    static let maxGroups = 20
+    static let maxSpeakersLimit = 8
+    static let defaultMaxSpeakers = 4
+
+    let transactor: Transactor
+    let clock: WallClock
+    let store = LiveStore()
+    let chat = ChatStore()
+    let directory = DirectoryStore()
+
+    var database: Database { transactor.database }
+
+    // MARK: Access
+
+    /// How the caller relates to a class.
+    struct Viewer: Sendable, Equatable {
+        var role: LiveRole
+        /// The teacher, and organisation admins, run the class.
+        var canRun: Bool
+        /// Whether they see watch statistics: the teacher, organisation admins, and owners and
+        /// admins of the class's groups.
+        var seesStatistics: Bool
+        var hand: LiveHand.State?
+    }
+
+    /// A class as one person sees it.
+    struct LiveClassView: Sendable, Equatable {
+        var liveClass: LiveClass
+        var viewer: Viewer
+    }
+
+    private func viewer(_ db: any SQLDatabase, _ identity: Identity, _ c: LiveClass, member: Member) async throws -> Viewer {
+        let isTeacher = c.teacher.userID == identity.userID
+        let groupRole = try await store.groupRole(db, classID: c.id, userID: identity.userID)
+        guard isTeacher || groupRole != nil || member.role.isAdmin else { throw AppError.notFound("Live class") }
+        let hand = try await store.fetchHands(db, classID: c.id).first { $0.person.userID == identity.userID }?.state
+        return Viewer(role: isTeacher ? .teacher : hand == .speaking ? .speaker : .viewer, canRun: isTeacher || member.role.isAdmin,
+                      seesStatistics: isTeacher || member.role.isAdmin || groupRole == .owner || groupRole == .admin, hand: hand)
+    }
+
+    private func load(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> (LiveClass, Viewer, Member) {
+        let member = try await directory.accessMember(db, identity, orgID)
+        guard let c = try await store.fetchClass(db, orgID: orgID, id: id) else { throw AppError.notFound("Live class") }
+        return (c, try await viewer(db, identity, c, member: member), member)
+    }
+
+    private func requireRunner(_ viewer: Viewer) throws {
+        guard viewer.canRun else { throw AppError.forbidden("Only the class's teacher runs it.") }
+    }
+
+    // MARK: Creating
+
+    struct Draft: Sendable, Codable {
+        var title: String
+        var groupIDs: [Conversation.ID]
+        var scheduledAt: Date?
+        var startNow: Bool
+        var maxSpeakers: Int?
+    }
+
+    func create(_ identity: Identity, _ orgID: Organization.ID, _ draft: Draft, idempotencyKey: String?) async throws -> LiveClassView {
+        let now = clock.now()
+        let title = draft.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...200).contains(title.count) else { throw AppError.invalid("title", "A title of 1 to 200 characters.", code: "invalid_title") }
+        let groups = draft.groupIDs.reduce(into: [Conversation.ID]()) { if !$0.contains($1) { $0.append($1) } }
+        guard (1...Self.maxGroups).contains(groups.count) else {
+            throw AppError.invalid("groupIds", "One to \(Self.maxGroups) groups.", code: "invalid_groups")
+        }
+        let maxSpeakers = draft.maxSpeakers ?? Self.defaultMaxSpeakers
+        guard (1...Self.maxSpeakersLimit).contains(maxSpeakers) else {
+            throw AppError.invalid("maxSpeakers", "Between 1 and \(Self.maxSpeakersLimit).", code: "invalid_max_speakers")
+        }
+        if !draft.startNow {
+            guard let at = draft.scheduledAt else { throw AppError.invalid("scheduledAt", "A time, or start now.", code: "missing_time") }
+            guard at > now else { throw AppError.invalid("scheduledAt", "A time in the future.", code: "time_in_past") }
+        }
+        let fingerprint = String(decoding: try JSONEncoder.tack.encode(draft), as: UTF8.self)
+        let id = try await transactor.runIdempotent(scope: "live:\(identity.userID.string)", key: idempotencyKey, operation: "createLiveClass",
+                                                    fingerprint: fingerprint) { db, _ -> LiveClass.ID in
+            let member = try await directory.accessMember(db, identity, orgID)
+            for groupID in groups {
+                guard let group = try await chat.fetchConversation(db, orgID: orgID, id: groupID), group.kind != .direct,
+                      let participant = try await chat.fetchParticipant(db, conversationID: groupID, userID: identity.userID)?.0 else {
+                    throw AppError.invalid("groupIds", "You are not in a group \(groupID.string) of this organisation.", code: "unknown_group")
+                }
+                guard member.capabilities.contains(.teacher) || member.role.isAdmin || participant.canManage else {
+                    throw AppError.forbidden("Teachers, admins and the group's owners and admins start live classes.")
+                }
+            }
+            let c = LiveClass(id: .random(), orgID: orgID,
+                              teacher: PersonRef(userID: identity.userID, memberID: member.id, name: member.name), title: title,
+                              groupIDs: groups, scheduledAt: draft.startNow ? nil : draft.scheduledAt, state: draft.startNow ? .live : .scheduled,
+                              startedAt: draft.startNow ? now : nil, endedAt: nil, locked: false, paused: false, maxSpeakers: maxSpeakers,
+                              createdAt: now, updatedAt: now)
+            try await store.insertClass(db, c)
+            return c.id
+        }
+        return try await view(identity, orgID, id)
+    }
+
+    // MARK: Reading
+
+    func view(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> LiveClassView {
+        try await database.read { db in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            return LiveClassView(liveClass: c, viewer: viewer)
+        }
+    }
+
+    /// The classes of a group the caller is in, the latest first.
+    func list(_ identity: Identity, _ orgID: Organization.ID, groupID: Conversation.ID) async throws -> [LiveClass] {
+        try await database.read { db in
+            _ = try await directory.accessMember(db, identity, orgID)
+            guard try await chat.fetchConversation(db, orgID: orgID, id: groupID) != nil,
+                  try await chat.fetchParticipant(db, conversationID: groupID, userID: identity.userID) != nil else {
+                throw AppError.notFound("Group")
+            }
+            return try await store.fetchClasses(db, orgID: orgID, groupID: groupID, limit: 100)
+        }
+    }
+
+    // MARK: Running
+
+    /// Start, end or cancel (the teacher). Ending lowers every hand.
+    func transition(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, _ transition: LiveClass.Transition) async throws -> LiveClassView {
+        let now = clock.now()
+        guard transition != .replayReady else { throw AppError.forbidden("The replay is made by the server.") }
+        try await transactor.run { db, _ in
+            var (c, viewer, _) = try await load(db, identity, orgID, id)
+            try requireRunner(viewer)
+            try c.apply(transition, at: now)
+            try await store.updateClass(db, c)
+            if c.state != .live { try await store.deleteHands(db, classID: c.id) }
+        }
+        return try await view(identity, orgID, id)
+    }
+
+    /// The teacher's switches: lock (nobody new joins), pause (nobody raises a hand or speaks:
+    /// every hand is lowered).
+    func setControls(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, locked: Bool?, paused: Bool?) async throws -> LiveClassView {
+        let now = clock.now()
+        try await transactor.run { db, _ in
+            var (c, viewer, _) = try await load(db, identity, orgID, id)
+            try requireRunner(viewer)
+            guard c.state == .live || c.state == .scheduled else {
+                throw AppError.conflict("invalid_state", "The class is \(c.state.rawValue.replacingOccurrences(of: "_", with: " ")).")
+            }
+            if let locked { c.locked = locked }
+            if let paused {
+                c.paused = paused
+                if paused { try await store.deleteHands(db, classID: c.id) }
+            }
+            c.updatedAt = now
+            try await store.updateClass(db, c)
+        }
+        return try await view(identity, orgID, id)
+    }
+
+    /// Removes someone from the class (the teacher): their hand is lowered and they cannot
+    /// rejoin it.
+    func remove(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, userID: User.ID) async throws {
+        let now = clock.now()
+        try await transactor.run { db, _ in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            try requireRunner(viewer)
+            guard userID != c.teacher.userID else { throw AppError.conflict("teacher", "The teacher cannot be removed from their class.") }
+            guard try await store.groupRole(db, classID: c.id, userID: userID) != nil else { throw AppError.notFound("Participant") }
+            try await store.insertRemoved(db, classID: c.id, userID: userID, by: identity.userID, at: now)
+            try await store.deleteHands(db, classID: c.id, userID: userID)
+        }
+    }
+
+    // MARK: Hands
+
+    /// A student raises their hand (while the class is live and not paused).
+    func raiseHand(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
+        let now = clock.now()
+        return try await transactor.run { db, _ in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            guard viewer.role != .teacher else { throw AppError.conflict("teacher", "The teacher is always heard.") }
+            try await requireParticipant(db, c, identity)
+            try Self.requireActive(c)
+            if viewer.hand == nil { try await store.saveHand(db, classID: c.id, userID: identity.userID, state: .raised, at: now) }
+            return try await store.fetchHands(db, classID: c.id)
+        }
+    }
+
+    /// A student lowers their hand or stops speaking.
+    func lowerHand(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
+        try await transactor.run { db, _ in
+            let (c, _, _) = try await load(db, identity, orgID, id)
+            try await store.deleteHands(db, classID: c.id, userID: identity.userID)
+            return try await store.fetchHands(db, classID: c.id)
+        }
+    }
+
+    /// The teacher lets a student with a raised hand speak (at most `maxSpeakers` at once), or
+    /// ends their turn.
+    func setSpeaker(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, userID: User.ID, speaking: Bool) async throws -> [LiveHand] {
+        let now = clock.now()
+        return try await transactor.run { db, _ in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            try requireRunner(viewer)
+            let hands = try await store.fetchHands(db, classID: c.id)
+            guard speaking else {
+                try await store.deleteHands(db, classID: c.id, userID: userID)
+                return try await store.fetchHands(db, classID: c.id)
+            }
+            try Self.requireActive(c)
+            guard let hand = hands.first(where: { $0.person.userID == userID }) else {
+                throw AppError.conflict("no_raised_hand", "Only a student who raised their hand is let speak.")
+            }
+            guard hand.state != .speaking else { return hands }
+            guard hands.filter({ $0.state == .speaking }).count < c.maxSpeakers else {
+                throw AppError.conflict("too_many_speakers", "At most \(c.maxSpeakers) students speak at once: end someone's turn first.")
+            }
+            try await store.saveHand(db, classID: c.id, userID: userID, state: .speaking, at: now)
+            return try await store.fetchHands(db, classID: c.id)
+        }
+    }
+
+    func hands(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
+        try await database.read { db in
+            let (c, _, _) = try await load(db, identity, orgID, id)
+            return try await store.fetchHands(db, classID: c.id)
+        }
+    }
+
+    private static func requireActive(_ c: LiveClass) throws {
+        guard c.state == .live else { throw AppError.conflict("not_live", "The class is not live.") }
+        guard !c.paused else { throw AppError.conflict("class_paused", "The teacher has paused the class.") }
+    }
+
+    private func requireParticipant(_ db: any SQLDatabase, _ c: LiveClass, _ identity: Identity) async throws {
+        guard c.teacher.userID != identity.userID else { return }
+        if try await store.isRemoved(db, classID: c.id, userID: identity.userID) {
+            throw AppError(.forbidden, "removed", "The teacher removed you from this class.")
+        }
+    }
+
+    // MARK: Watching
+
+    /// Opens the video, live or the replay: checks that the caller may watch it now and starts
+    /// (or resumes) their watch time.
+    func open(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, mode: WatchMode) async throws -> LiveClassView {
+        let now = clock.now()
+        try await transactor.run { db, _ in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            try await requireParticipant(db, c, identity)
+            try Self.requireWatchable(c, mode)
+            var watch = try await store.fetchWatch(db, classID: c.id, userID: identity.userID, mode: mode)
+            if mode == .live, c.locked, watch == nil, viewer.role != .teacher {
+                throw AppError(.forbidden, "class_locked", "The teacher has locked the class: nobody new joins.")
+            }
+            if watch == nil { watch = .opened(at: now) } else { watch!.reopen(at: now) }
+            try await store.saveWatch(db, classID: c.id, userID: identity.userID, mode: mode, watch!)
+        }
+        return try await view(identity, orgID, id)
+    }
+
+    /// A heartbeat from a page showing the video: credits the time since the last one (see
+    /// `WatchTime`). Returns the seconds watched in that mode so far.
+    func heartbeat(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, mode: WatchMode) async throws -> Double {
+        let now = clock.now()
+        return try await transactor.run { db, _ in
+            let (c, _, _) = try await load(db, identity, orgID, id)
+            try await requireParticipant(db, c, identity)
+            try Self.requireWatchable(c, mode)
+            guard var watch = try await store.fetchWatch(db, classID: c.id, userID: identity.userID, mode: mode) else {
+                throw AppError.conflict("not_open", "Open the class's video first.")
+            }
+            watch.beat(at: now)
+            try await store.saveWatch(db, classID: c.id, userID: identity.userID, mode: mode, watch)
+            return watch.seconds
+        }
+    }
+
+    private static func requireWatchable(_ c: LiveClass, _ mode: WatchMode) throws {
+        switch mode {
+        case .live: guard c.state == .live else { throw AppError.conflict("not_live", "The class is not live.") }
+        case .replay: guard c.state == .replayReady else { throw AppError.conflict("no_replay", "The class has no replay yet.") }
+        }
+    }
+
+    /// Each student's watching (everyone in the class's groups but the teacher), by name.
+    func statistics(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> (LiveClass, [LiveWatchRow]) {
+        try await database.read { db in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            guard viewer.seesStatistics else { throw AppError.forbidden("The teacher and the groups' admins see who watched.") }
+            let totals = try await store.fetchWatchTotals(db, classID: c.id)
+            let rows = try await store.fetchAudience(db, classID: c.id).filter { $0.userID != c.teacher.userID }.map { person in
+                LiveWatchRow(person: person, liveSeconds: totals[person.userID]?[.live] ?? 0, replaySeconds: totals[person.userID]?[.replay] ?? 0)
+            }
+            return (c, rows)
+        }
+    }
+}
