@@ -24,6 +24,7 @@ import { reportsPage } from './features/health/reports.js';
 import { canManageHealth, closeHealth, isOwner } from './features/health/state.js';
 import { todayPage } from './features/health/today.js';
 import { closeOrg } from './features/directory/state.js';
+import { liveClassPage, liveListPage } from './features/live/page.js';
 import { importView } from './features/import/view.js';
 import { joinView } from './features/invites/join.js';
 import { rememberedJoin } from './features/invites/join-state.js';
@@ -76,6 +77,8 @@ const routes = [
   { path: '/org/:orgId/chat/with/:memberId', view: orgPage(chatPage) },
   { path: '/org/:orgId/chat/:conversationId', view: orgPage(chatPage) },
   { path: '/org/:orgId/chat/:conversationId/at/:seq', view: orgPage(chatPage) },
+  { path: '/org/:orgId/chat/:conversationId/live', view: orgPage(liveListPage) },
+  { path: '/org/:orgId/live/:liveClassId', view: orgPage(liveClassPage) },
   { path: '/org/:orgId/ding', view: orgPage(receivedPage) },
   { path: '/org/:orgId/ding/sent', view: orgPage(sentPage) },
   { path: '/org/:orgId/ding/sent/:dingId', view: orgPage(sentPage) },

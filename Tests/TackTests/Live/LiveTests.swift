@@ -141,6 +141,15 @@ struct LiveTests {
             #expect(c["me"]["role"].string == "teacher" && c["me"]["canRun"].bool == true)
             let retried = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB, f.groupA], "scheduledAt": later], key: "k1")
             #expect(retried.json["id"].string == c["id"].string, "a retried create is stored once: \(retried.text)")
+            // Each group gets a notice that opens the class.
+            for (group, person) in [(f.groupA, f.sue), (f.groupB, f.zoe)] {
+                let notice = try await f.api.messages(f.org, group, as: person).json["items"].array.last?["system"]
+                #expect(notice?["event"].string == "live_scheduled")
+                #expect(notice?["liveClassId"].string == c["id"].string)
+                #expect(notice?["name"].string == "Maths")
+                #expect(notice?["actor"]["name"].string == "Tom")
+                #expect(notice?["at"].string != nil)
+            }
             // Both groups see it; Zoe (7B) as a viewer; Ola, in neither group, does not.
             #expect(try await f.api.call(.get, "\(f.base)?groupId=\(f.groupB)", as: f.zoe).json["items"].array.map { $0["id"].string } == [c["id"].string])
             let zoes = try await f.call(.get, c["id"].string!, "", as: f.zoe).json
@@ -160,6 +169,8 @@ struct LiveTests {
             let live = try await f.call(.post, id, "/transition", as: f.tom, json: ["action": "start"]).json
             #expect(live["state"].string == "live")
             #expect(live["startedAt"].string != nil)
+            let notice = try await f.api.messages(f.org, f.groupA, as: f.sue).json["items"].array.last?["system"]
+            #expect(notice?["event"].string == "live_started" && notice?["liveClassId"].string == id, "the group hears that it is live")
             #expect(try await f.call(.post, id, "/transition", as: f.tom, json: ["action": "cancel"]).code == "invalid_state")
             // An organisation admin may run it too (a teacher fell ill).
             #expect(try await f.call(.post, id, "/transition", as: f.ann, json: ["action": "end"]).json["state"].string == "ended")

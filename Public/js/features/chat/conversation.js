@@ -28,6 +28,7 @@ function header(orgId, conversation) {
       h('h2', { class: 'conv-name', 'data-testid': 'conversation-title' }, conversation.name),
       !direct && h('span', { class: 'conv-sub' }, t('chat.memberCount', { count: conversation.memberCount }))),
     h('div', { class: 'conv-tools' },
+      !direct && h('a', { class: 'btn', href: `#/org/${orgId}/chat/${conversation.id}/live`, 'data-testid': 'conversation-live' }, t('live.open')),
       button(t('chat.pinnedTitle'), { 'data-testid': 'conversation-pins', onclick: () => showPins(orgId, conversation.id) }),
       direct
         ? conversation.peer?.memberId && h('a', { class: 'btn', href: `#/org/${orgId}/member/${conversation.peer.memberId}` }, t('chat.profile'))

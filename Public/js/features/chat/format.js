@@ -1,11 +1,11 @@
 /** Messages as short text: list previews, notifications, system lines, file sizes. */
-import { locale, t } from '../../core/i18n.js';
+import { formatDateTime, locale, t } from '../../core/i18n.js';
 
 const names = (people = []) => people.map((p) => p.name).join(t('chat.nameSeparator'));
 
 /** A system message (someone joined, left, renamed the group …) as a sentence. */
-export function systemText({ event, actor, people, name }) {
-  return t(`chat.system.${event}`, { actor: actor?.name ?? '', people: names(people), name: name ?? '' });
+export function systemText({ event, actor, people, name, at }) {
+  return t(`chat.system.${event}`, { actor: actor?.name ?? '', people: names(people), name: name ?? '', time: at ? formatDateTime(at) : '' });
 }
 
 /** What a message says, in one line: its text, or what it carries. */

@@ -5,7 +5,7 @@ import { errorText, formatTime, t } from '../../core/i18n.js';
 import { avatar } from '../directory/parts.js';
 import { formatSize, systemText } from './format.js';
 import { linkify } from './parts.js';
-import { myUserId } from './state.js';
+import { chat, myUserId } from './state.js';
 import { attachmentUrl, discard, pin, recall, retry, unpin } from './thread.js';
 
 /** How long after sending one may recall a message. */
@@ -81,6 +81,11 @@ function actionMenu(message, actions) {
  * `{ reply, forward, ding, readers, jump, run }` (run shows a failed action's error).
  */
 export function messageView(message, kind, actions) {
+  if (message.system?.liveClassId) {
+    // A live class for this group: the line opens it.
+    return h('li', { class: 'msg-system', 'data-seq': message.seq, 'data-testid': 'message-system' },
+      h('a', { href: `#/org/${chat.get().orgId}/live/${message.system.liveClassId}`, 'data-testid': 'message-live-link' }, systemText(message.system)));
+  }
   if (message.system) {
     return h('li', { class: 'msg-system', 'data-seq': message.seq, 'data-testid': 'message-system' }, systemText(message.system));
   }

@@ -25,7 +25,8 @@ extension Message {
             replyTo: replyTo.map { .init(seq: $0.seq, sender: $0.sender.api, excerpt: $0.excerpt, recalled: $0.recalled) },
             attachment: recalled ? nil : attachment?.api,
             forwardedFrom: forwardedFrom.map { .init(sender: $0.sender.api, conversationName: $0.conversationName, sentAt: $0.sentAt) },
-            system: system.map { .init(event: .init(rawValue: $0.event.rawValue)!, actor: $0.actor?.api, people: $0.people.map(\.api), name: $0.name) },
+            system: system.map { .init(event: .init(rawValue: $0.event.rawValue)!, actor: $0.actor?.api, people: $0.people.map(\.api), name: $0.name,
+                                       liveClassId: $0.liveClassID.map { UUIDText.format($0) }, at: $0.at) },
             createdAt: createdAt, recalled: recalled, recalledAt: recalledAt, pinned: pinnedAt != nil, pinnedBy: pinnedBy?.api,
             unreadCount: kind == .system ? nil : unread)
     }

@@ -86,11 +86,18 @@ public struct Message: Sendable, Equatable, Codable {
     }
 
     public struct SystemEvent: Sendable, Equatable, Codable {
-        public enum Event: String, Sendable, Codable { case created, joined, left, removed, renamed }
+        public enum Event: String, Sendable, Codable {
+            case created, joined, left, removed, renamed
+            /// A live class for this group: scheduled, started, its replay ready (`name` is its title).
+            case liveScheduled = "live_scheduled", liveStarted = "live_started", liveReplay = "live_replay"
+        }
         public var event: Event
         public var actor: PersonRef?
         public var people: [PersonRef]
         public var name: String?
+        /// The live class a `live_…` line is about, and when it is scheduled.
+        public var liveClassID: UUID? = nil
+        public var at: Date? = nil
     }
 
     public var conversationID: Conversation.ID

@@ -570,8 +570,8 @@ final class ChatService: Sendable {
 
     // MARK: System messages and announcements
 
-    /// Appends a system message (group created, joined, left, renamed); returns its seq.
-    private func systemMessage(_ db: any SQLDatabase, _ outbox: Outbox, _ conversation: Conversation, actor: PersonRef,
+    /// Appends a system message (group created, joined, left, renamed, a live class); returns its seq.
+    func systemMessage(_ db: any SQLDatabase, _ outbox: Outbox, _ conversation: Conversation, actor: PersonRef,
                                _ event: Message.SystemEvent, now: Date) async throws -> Int64 {
         let seq = try await store.nextSeq(db, id: conversation.id, now: now)
         let message = Message(conversationID: conversation.id, seq: seq, id: .random(), sender: actor, kind: .system, text: nil,

@@ -16,6 +16,8 @@ struct LiveService: Sendable {
 
     let transactor: Transactor
     let clock: WallClock
+    /// Posts the class's notices into its groups.
+    let messages: ChatService
     let store = LiveStore()
     let chat = ChatStore()
     let directory = DirectoryStore()
@@ -88,7 +90,7 @@ struct LiveService: Sendable {
         }
         let fingerprint = String(decoding: try JSONEncoder.tack.encode(draft), as: UTF8.self)
         let id = try await transactor.runIdempotent(scope: "live:\(identity.userID.string)", key: idempotencyKey, operation: "createLiveClass",
-                                                    fingerprint: fingerprint) { db, _ -> LiveClass.ID in
+                                                    fingerprint: fingerprint) { db, outbox -> LiveClass.ID in
             let member = try await directory.accessMember(db, identity, orgID)
             for groupID in groups {
                 guard let group = try await chat.fetchConversation(db, orgID: orgID, id: groupID), group.kind != .direct,
@@ -105,9 +107,20 @@ struct LiveService: Sendable {
                               startedAt: draft.startNow ? now : nil, endedAt: nil, locked: false, paused: false, maxSpeakers: maxSpeakers,
                               createdAt: now, updatedAt: now)
             try await store.insertClass(db, c)
+            try await notify(db, outbox, c, draft.startNow ? .liveStarted : .liveScheduled, now: now)
             return c.id
         }
         return try await view(identity, orgID, id)
+    }
+
+    /// A line in each of the class's groups: scheduled, live now, or its replay is ready.
+    private func notify(_ db: any SQLDatabase, _ outbox: Outbox, _ c: LiveClass, _ event: Message.SystemEvent.Event, now: Date) async throws {
+        for groupID in c.groupIDs {
+            guard let group = try await chat.fetchConversation(db, orgID: c.orgID, id: groupID) else { continue }
+            _ = try await messages.systemMessage(db, outbox, group, actor: c.teacher,
+                                                 Message.SystemEvent(event: event, actor: c.teacher, people: [], name: c.title,
+                                                                     liveClassID: c.id.rawValue, at: c.scheduledAt), now: now)
+        }
     }
 
     // MARK: Reading
@@ -137,12 +150,13 @@ struct LiveService: Sendable {
     func transition(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, _ transition: LiveClass.Transition) async throws -> LiveClassView {
         let now = clock.now()
         guard transition != .replayReady else { throw AppError.forbidden("The replay is made by the server.") }
-        try await transactor.run { db, _ in
+        try await transactor.run { db, outbox in
             var (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             try c.apply(transition, at: now)
             try await store.updateClass(db, c)
             if c.state != .live { try await store.deleteHands(db, classID: c.id) }
+            if c.state == .live { try await notify(db, outbox, c, .liveStarted, now: now) }
         }
         return try await view(identity, orgID, id)
     }
