@@ -2,10 +2,12 @@
 at once; a student of each group follows the notice in their group to the class page, which says
 that video is not available yet; a student raises a hand and the teacher lets them speak; pausing
 lowers every hand and stops new ones; the teacher sees who watched (nobody yet) and downloads it as
-CSV; ending the class ends it for everyone. A title with markup is shown as text."""
+CSV and XLSX (read back with openpyxl); ending the class ends it for everyone. A title with markup is shown as text."""
 
+import io
 import re
 
+import openpyxl
 from playwright.sync_api import expect
 
 from conftest import api, join_org, member_id, sign_up_with_org
@@ -84,6 +86,14 @@ def test_teacher_runs_a_class_for_two_groups(page, new_context):
     csv = open(download.value.path(), encoding="utf-8-sig").read()
     assert student_a.name in csv and student_b.name in csv, csv
     assert csv.splitlines()[0].startswith("Name,Watched"), csv
+    assert download.value.suggested_filename.endswith(".csv"), download.value.suggested_filename
+    with teacher_page.expect_download() as download:
+        stats.get_by_test_id("live-stats-xlsx").click()
+    sheet = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Name", "Watched"), rows
+    assert {r[0] for r in rows[1:]} == {student_a.name, student_b.name}, rows
+    assert all(r[1] == "neither" and r[4] == 0 for r in rows[1:]), rows
 
     # The end, for everyone.
     teacher_page.get_by_test_id("live-end").click()

@@ -266,6 +266,14 @@ struct LiveTests {
             #expect(byName["Zoe"]?["liveSeconds"].double == 20)
             #expect(byName["Sam"]?["watched"].string == "neither")
             #expect(byName["Max"]?["minutes"].int == 0)
+            let csv = try await f.call(.get, id, "/statistics/export?format=csv", as: f.tom)
+            #expect(csv.status == .ok)
+            #expect(csv.headers[.contentDisposition]?.hasPrefix("attachment;") == true)
+            #expect(csv.text.contains("Sue,live,12,0,12"), "\(csv.text)")
+            #expect(csv.text.contains("Sam,neither,0,0,0"))
+            let xlsx = try await f.call(.get, id, "/statistics/export?format=xlsx", as: f.tom)
+            #expect(xlsx.status == .ok && xlsx.headers[.contentType]?.contains("spreadsheetml") == true)
+            #expect(try await f.call(.get, id, "/statistics/export", as: f.zoe).status == .forbidden)
             // The organisation's owner sees them too.
             #expect(try await f.call(.get, id, "/statistics", as: f.ann).status == .ok)
         }

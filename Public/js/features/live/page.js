@@ -14,7 +14,7 @@ import { chat, conversationById, isManager, myUserId } from '../chat/state.js';
 import { isAdmin, membership } from '../orgs/state.js';
 import {
   createClass, endTurn, fetchClass, fetchHands, fetchStatistics, letSpeak, listClasses, lowerHand, raiseHand,
-  removeParticipant, setControls, statisticsCSV, transition,
+  removeParticipant, setControls, statisticsExport, transition,
 } from './state.js';
 
 const REFRESH_MS = 3000;
@@ -121,9 +121,8 @@ function teacherControls(orgId, c, refresh, alert) {
     }));
 }
 
-function statisticsView(c, stats) {
+function statisticsView(orgId, c, stats) {
   const labels = [t('live.stats.name'), t('live.stats.watched'), t('live.stats.live'), t('live.stats.replay'), t('live.stats.minutes')];
-  const csv = URL.createObjectURL(new Blob([statisticsCSV(stats.items, labels)], { type: 'text/csv' }));
   return h('section', { class: 'live-stats', 'data-testid': 'live-stats' },
     h('h2', {}, t('live.stats.title')),
     h('table', { class: 'live-table' },
@@ -134,7 +133,9 @@ function statisticsView(c, stats) {
         h('td', {}, String(Math.round(r.liveSeconds / 60))),
         h('td', {}, String(Math.round(r.replaySeconds / 60))),
         h('td', { 'data-testid': 'live-stats-minutes' }, String(r.minutes)))))),
-    h('a', { class: 'btn', href: csv, download: `${c.title}.csv`, 'data-testid': 'live-stats-csv' }, t('live.stats.csv')));
+    h('div', { class: 'live-controls' },
+      h('a', { class: 'btn', href: statisticsExport(orgId, c.id, 'csv'), download: '', 'data-testid': 'live-stats-csv' }, t('live.stats.csv')),
+      h('a', { class: 'btn', href: statisticsExport(orgId, c.id, 'xlsx'), download: '', 'data-testid': 'live-stats-xlsx' }, t('live.stats.xlsx'))));
 }
 
 /** `/org/:orgId/live/:liveClassId`: one class. */
@@ -176,7 +177,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
         hands.length
           ? h('ul', { class: 'live-hand-list', 'data-testid': 'live-hands' }, hands.map((hand) => handRow(orgId, c, hand, refresh, alert)))
           : h('p', { class: 'live-note' }, t('live.noHands'))),
-      stats && statisticsView(c, stats),
+      stats && statisticsView(orgId, c, stats),
     ].filter((part) => part != null && part !== false));
   }
 

@@ -16,16 +16,4 @@ export const endTurn = (orgId, id, userId) => api.delete(`${base(orgId)}/${id}/s
 export const removeParticipant = (orgId, id, userId) => api.put(`${base(orgId)}/${id}/removals/${userId}`);
 export const fetchStatistics = (orgId, id) => api.get(`${base(orgId)}/${id}/statistics`);
 
-/** The statistics as CSV (with a byte-order mark, so that Excel reads UTF-8). */
-export function statisticsCSV(rows, labels) {
-  const cell = (value) => {
-    const text = String(value ?? '');
-    const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
-  const lines = [labels.map(cell).join(',')];
-  for (const r of rows) {
-    lines.push([r.person.name, r.watched, Math.round(r.liveSeconds / 60), Math.round(r.replaySeconds / 60), r.minutes].map(cell).join(','));
-  }
-  return `\uFEFF${lines.join('\r\n')}\r\n`;
-}
+export const statisticsExport = (orgId, id, format) => `${base(orgId)}/${id}/statistics/export?format=${format}`;

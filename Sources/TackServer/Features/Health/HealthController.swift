@@ -109,14 +109,13 @@ extension APIHandler {
             day: input.query.day, status: HealthStatusFilter(rawValue: input.query.status?.rawValue ?? "all") ?? .all,
             departmentID: try input.query.departmentId.map { try parseID($0, "departmentId") }, answers: true, cursor: nil, limit: nil)
         let table = try await health.exportTable(try identity(), orgID, try parseID(input.path.reportId, "reportId"), query)
-        let name = "\(table.title) \(table.day)"
         switch input.query.format ?? .csv {
         case .csv:
-            Self.setDownloadHeaders(name: "\(name).csv", inline: false)
-            return .ok(.init(body: .csv(HTTPBody(HealthService.csv(table)))))
+            Self.setDownloadHeaders(name: "\(table.title).csv", inline: false)
+            return .ok(.init(body: .csv(HTTPBody(table.csv()))))
         case .xlsx:
-            Self.setDownloadHeaders(name: "\(name).xlsx", inline: false)
-            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(HealthService.xlsx(table)))))
+            Self.setDownloadHeaders(name: "\(table.title).xlsx", inline: false)
+            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(table.xlsx()))))
         }
     }
 

@@ -144,25 +144,6 @@ extension HealthService {
 
     // MARK: Export
 
-    enum ExportFormat: String, Sendable { case csv, xlsx }
-
-    /// The table of an export: a header and one row per member.
-    struct ExportTable: Sendable {
-        var title: String
-        var day: LocalDate
-        /// Times are written in the organisation's zone.
-        var zone: TimeZone
-        var header: [String]
-        var rows: [[ExportCell]]
-    }
-
-    enum ExportCell: Sendable, Equatable {
-        case text(String)
-        case number(Double)
-        case time(Date)
-        case empty
-    }
-
     /// The drill-down list of a day with everyone's answers, as a table (the read is logged).
     func exportTable(_ identity: Identity, _ orgID: Organization.ID, _ reportID: HealthReport.ID, _ query: MemberQuery) async throws -> ExportTable {
         let now = clock.now()
@@ -173,9 +154,9 @@ extension HealthService {
             try await logAccess(db, access, action: .export, report: report, day: day,
                                 subjects: rows.filter { $0.submission?.answers != nil }.map(\.person), now: now)
             let header = ["Name", "Departments", "Status", "Colour", "Temperature (°C)", "Submitted at", "Submitted by"] + report.questions.map(\.title)
-            let table = rows.map { row -> [ExportCell] in
+            let table = rows.map { row -> [ExportTable.Cell] in
                 let s = row.submission
-                var cells: [ExportCell] = [
+                var cells: [ExportTable.Cell] = [
                     .text(row.person.name), .text(row.departments.joined(separator: ", ")), .text(s == nil ? "not reported" : "reported"),
                     s.map { .text($0.colour.rawValue) } ?? .empty, s?.temperature.map { .number($0) } ?? .empty,
                     s.map { .time($0.submittedAt) } ?? .empty, s.map { .text($0.submittedBy.name) } ?? .empty,
@@ -192,32 +173,9 @@ extension HealthService {
                 }
                 return cells
             }
-            return ExportTable(title: report.title, day: day, zone: zone, header: header, rows: table)
+            return ExportTable(title: "\(report.title) \(day)", sheetName: day.description, zone: zone, header: header,
+                               columnWidths: [24, 24, 14, 10, 16, 20, 20] + report.questions.map { _ in 20 }, rows: table)
         }
-    }
-
-    /// RFC 4180 CSV with a byte-order mark (Excel then reads UTF-8), formulas defused.
-    static func csv(_ table: ExportTable) -> [UInt8] {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = table.zone
-        formatter.formatOptions = [.withInternetDateTime]
-        var out: [UInt8] = [0xEF, 0xBB, 0xBF]
-        func line(_ fields: [String]) {
-            out += Array(fields.map(CSV.escape).joined(separator: ",").utf8)
-            out += [13, 10]
-        }
-        line(table.header)
-        for row in table.rows {
-            line(row.map { cell in
-                switch cell {
-                case .text(let t): t
-                case .number(let n): String(format: "%.1f", n)
-                case .time(let d): formatter.string(from: d)
-                case .empty: ""
-                }
-            })
-        }
-        return out
     }
 
     // MARK: DING
@@ -261,25 +219,5 @@ extension HealthService {
 
     static func reminderText(_ report: HealthReport) -> String {
         "Please fill in today's health report: \(report.title) (until \(clockText(report.closesAt)))."
-    }
-}
-
-extension HealthService {
-    /// The table as an XLSX workbook; times as the organisation's local time (spreadsheets have
-    /// no time zones).
-    static func xlsx(_ table: ExportTable) -> [UInt8] {
-        var writer = XLSXWriter(sheetName: "\(table.day)", columnWidths: [24, 24, 14, 10, 16, 20, 20] + table.header.dropFirst(7).map { _ in 20 })
-        writer.addHeader(table.header)
-        for row in table.rows {
-            writer.addRow(row.map { cell in
-                switch cell {
-                case .text(let t): .text(t)
-                case .number(let n): .number(n)
-                case .time(let d): .dateTime(d.addingTimeInterval(TimeInterval(table.zone.secondsFromGMT(for: d))))
-                case .empty: .empty
-                }
-            })
-        }
-        return writer.finish()
     }
 }

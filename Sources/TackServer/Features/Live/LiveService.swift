@@ -308,6 +308,16 @@ struct LiveService: Sendable {
         }
     }
 
+    /// The statistics as a table to download: minutes live, on the replay and in all.
+    static func exportTable(_ c: LiveClass, _ rows: [LiveWatchRow]) -> ExportTable {
+        ExportTable(title: "\(c.title) — watching", sheetName: "Watching", zone: .gmt,
+                    header: ["Name", "Watched", "Live (minutes)", "Replay (minutes)", "Minutes"], columnWidths: [28, 12, 16, 16, 10],
+                    rows: rows.map { row in
+                        [.text(row.person.name), .text(row.watched.rawValue), .integer(Int((row.liveSeconds / 60).rounded())),
+                         .integer(Int((row.replaySeconds / 60).rounded())), .integer(row.minutes)]
+                    })
+    }
+
     /// Each student's watching (everyone in the class's groups but the teacher), by name.
     func statistics(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> (LiveClass, [LiveWatchRow]) {
         try await database.read { db in
