@@ -109,14 +109,9 @@ extension APIHandler {
             day: input.query.day, status: HealthStatusFilter(rawValue: input.query.status?.rawValue ?? "all") ?? .all,
             departmentID: try input.query.departmentId.map { try parseID($0, "departmentId") }, answers: true, cursor: nil, limit: nil)
         let table = try await health.exportTable(try identity(), orgID, try parseID(input.path.reportId, "reportId"), query)
-        switch input.query.format ?? .csv {
-        case .csv:
-            Self.setDownloadHeaders(name: "\(table.title).csv", inline: false)
-            return .ok(.init(body: .csv(HTTPBody(table.csv()))))
-        case .xlsx:
-            Self.setDownloadHeaders(name: "\(table.title).xlsx", inline: false)
-            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(table.xlsx()))))
-        }
+        let xlsx = input.query.format == .xlsx
+        let file = Self.download(table, xlsx: xlsx)
+        return .ok(.init(body: xlsx ? .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(file) : .csv(file)))
     }
 
     func dingHealthNotReported(_ input: Operations.DingHealthNotReported.Input) async throws -> Operations.DingHealthNotReported.Output {

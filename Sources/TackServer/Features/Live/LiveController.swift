@@ -103,15 +103,9 @@ extension APIHandler {
 extension APIHandler {
     func exportLiveStatistics(_ input: Operations.ExportLiveStatistics.Input) async throws -> Operations.ExportLiveStatistics.Output {
         let (c, rows) = try await live.statistics(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"))
-        let table = LiveService.exportTable(c, rows)
-        switch input.query.format ?? .csv {
-        case .csv:
-            Self.setDownloadHeaders(name: "\(table.title).csv", inline: false)
-            return .ok(.init(body: .csv(HTTPBody(table.csv()))))
-        case .xlsx:
-            Self.setDownloadHeaders(name: "\(table.title).xlsx", inline: false)
-            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(table.xlsx()))))
-        }
+        let xlsx = input.query.format == .xlsx
+        let file = Self.download(LiveService.exportTable(c, rows), xlsx: xlsx)
+        return .ok(.init(body: xlsx ? .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(file) : .csv(file)))
     }
 }
 
