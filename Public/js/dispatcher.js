@@ -9,6 +9,7 @@ import * as ding from './features/ding/state.js';
 import * as directory from './features/directory/state.js';
 import * as health from './features/health/state.js';
 import * as invites from './features/invites/state.js';
+import * as live from './features/live/state.js';
 import { membershipAdded, ownJoinRequestUpdated } from './features/invites/join-state.js';
 import * as orgs from './features/orgs/state.js';
 
@@ -66,6 +67,8 @@ const handlers = {
   // Health events are personal; the organisation is the event's `org` (or the data's `orgId`).
   'health.reminder': ({ org, data }) => health.reminded(org ?? data.orgId, data),
   'health.submitted': ({ org, data }) => health.submitted(org ?? data.orgId, data),
+  // Live classes: sent to the class's groups; the open class page fetches it afresh.
+  'live.updated': ({ data }) => live.classChanged(data),
 };
 
 function messageChanged({ org, data }) {
@@ -83,6 +86,7 @@ export async function caughtUp() {
   ding.resyncDings();
   announcements.resyncAnnouncements();
   health.resyncHealth();
+  live.resyncLive();
   await chat.loadConversations();
   await thread.syncThread();
 }

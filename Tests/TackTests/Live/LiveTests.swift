@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import Testing
 @testable import TackServer
 
@@ -103,9 +104,9 @@ struct LiveFixture {
 
 @Suite("Live classes")
 struct LiveTests {
-    static func run(_ engine: Engine, _ body: @escaping @Sendable (LiveFixture) async throws -> Void) async throws {
+    static func run(_ engine: Engine, mode: TestingSetup = .router, _ body: @escaping @Sendable (LiveFixture) async throws -> Void) async throws {
         let (clock, time) = WallClock.manual(LiveFixture.start)
-        try await withAPI(engine, clock: clock, configure: { $0.runJobs = false }) { api in
+        try await withAPI(engine, mode: mode, clock: clock, configure: { $0.runJobs = false }) { api in
             try await body(try await LiveFixture.make(api, time))
         }
     }
@@ -276,6 +277,25 @@ struct LiveTests {
             #expect(try await f.call(.get, id, "/statistics/export", as: f.zoe).status == .forbidden)
             // The organisation's owner sees them too.
             #expect(try await f.call(.get, id, "/statistics", as: f.ann).status == .ok)
+        }
+    }
+
+    @Test("open class pages hear of every change: state, switches, hands; in every group of the class", arguments: Engine.all)
+    func events(engine: Engine) async throws {
+        try await Self.run(engine, mode: .live) { f in
+            let sue = TestSocket(port: f.api.client.port!, token: f.sue.token)
+            let zoe = TestSocket(port: f.api.client.port!, token: f.zoe.token)
+            defer { sue.close(); zoe.close() }
+            for socket in [sue, zoe] { await socket.start() }
+            let id = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB], "startNow": true]).json["id"].string!
+            func heard(_ reply: Reply, by socket: TestSocket) async {
+                #expect(reply.status == .ok, "\(reply.text)")
+                #expect(await socket.next(ofType: "live.updated")?["data"]["liveClassId"].string == id)
+            }
+            await heard(try await f.call(.put, id, "/hands", as: f.sue), by: zoe)
+            await heard(try await f.call(.put, id, "/speakers/\(f.sue.userID)", as: f.tom), by: zoe)
+            await heard(try await f.call(.patch, id, "/controls", as: f.tom, json: ["locked": true]), by: sue)
+            await heard(try await f.call(.post, id, "/transition", as: f.tom, json: ["action": "end"]), by: zoe)
         }
     }
 }

@@ -3,8 +3,8 @@
  * groups at once), and a class's page — its state, the teacher's controls (start, end, cancel,
  * lock, pause), raised hands and speakers, and who watched for how long.
  *
- * There is no video yet: the page says so. Until the classes send real-time events, an open page
- * refreshes every few seconds while it is visible.
+ * There is no video yet: the page says so. An open class page is fetched afresh on every
+ * `live.updated` event of the class and after reconnecting.
  */
 import { h } from '../../core/dom.js';
 import { attempt, button, checkbox, errorLine, field, form } from '../../core/forms.js';
@@ -14,10 +14,8 @@ import { chat, conversationById, isManager, myUserId } from '../chat/state.js';
 import { isAdmin, membership } from '../orgs/state.js';
 import {
   createClass, endTurn, fetchClass, fetchHands, fetchStatistics, letSpeak, listClasses, lowerHand, raiseHand,
-  removeParticipant, setControls, statisticsExport, transition,
+  followClass, removeParticipant, setControls, statisticsExport, transition,
 } from './state.js';
-
-const REFRESH_MS = 3000;
 
 const classPath = (orgId, id) => `#/org/${orgId}/live/${id}`;
 
@@ -143,7 +141,6 @@ export function liveClassPage(root, { orgId, liveClassId }) {
   const body = h('div', { class: 'live-body' }, h('p', { class: 'live-note', role: 'status' }, t('common.loading')));
   const alert = errorLine();
   root.append(h('section', { class: 'live', 'data-testid': 'live-class-page' }, alert, body));
-  let timer = null;
   let closed = false;
 
   async function refresh() {
@@ -181,15 +178,19 @@ export function liveClassPage(root, { orgId, liveClassId }) {
     ].filter((part) => part != null && part !== false));
   }
 
-  const tick = () => {
-    if (closed) return;
-    const next = () => { if (!closed) timer = setTimeout(tick, REFRESH_MS); };
-    if (document.visibilityState !== 'visible') return next();
-    refresh().then(next, (error) => {
+  // Refreshes one at a time; a change during one fetches once more after it.
+  let running = null;
+  let again = false;
+  function update() {
+    if (running) { again = true; return; }
+    running = refresh().catch((error) => {
       if (!closed) body.replaceChildren(h('p', { class: 'form-error', role: 'alert', 'data-testid': 'live-error' }, errorText(error)));
-      next();
+    }).finally(() => {
+      running = null;
+      if (again && !closed) { again = false; update(); }
     });
-  };
-  tick();
-  return () => { closed = true; clearTimeout(timer); };
+  }
+  update();
+  const unfollow = followClass(liveClassId, update);
+  return () => { closed = true; unfollow(); };
 }

@@ -17,3 +17,22 @@ export const removeParticipant = (orgId, id, userId) => api.put(`${base(orgId)}/
 export const fetchStatistics = (orgId, id) => api.get(`${base(orgId)}/${id}/statistics`);
 
 export const statisticsExport = (orgId, id, format) => `${base(orgId)}/${id}/statistics/export?format=${format}`;
+
+/** Open class pages: `liveClassId → refresh` (one page at a time, in practice). */
+const open = new Map();
+
+/** Calls `refresh` whenever the class changes (a `live.updated` event) and after reconnecting. */
+export function followClass(liveClassId, refresh) {
+  open.set(liveClassId, refresh);
+  return () => { if (open.get(liveClassId) === refresh) open.delete(liveClassId); };
+}
+
+/** A `live.updated` event: the class's state, switches, hands or speakers changed. */
+export function classChanged({ liveClassId }) {
+  open.get(liveClassId)?.();
+}
+
+/** After a reconnection: events may have been missed. */
+export function resyncLive() {
+  for (const refresh of open.values()) refresh();
+}

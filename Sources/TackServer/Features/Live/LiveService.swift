@@ -123,6 +123,14 @@ struct LiveService: Sendable {
         }
     }
 
+    /// Tells the class's groups that it changed (its state, the teacher's switches, hands or
+    /// speakers): open class pages fetch it afresh.
+    static func changed(_ outbox: Outbox, _ c: LiveClass) {
+        for groupID in c.groupIDs {
+            outbox.add(.conversation(groupID, org: c.orgID, type: "live.updated", data: #"{"liveClassId":"\#(c.id.string)"}"#))
+        }
+    }
+
     // MARK: Reading
 
     func view(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> LiveClassView {
@@ -157,6 +165,7 @@ struct LiveService: Sendable {
             try await store.updateClass(db, c)
             if c.state != .live { try await store.deleteHands(db, classID: c.id) }
             if c.state == .live { try await notify(db, outbox, c, .liveStarted, now: now) }
+            Self.changed(outbox, c)
         }
         return try await view(identity, orgID, id)
     }
@@ -165,7 +174,7 @@ struct LiveService: Sendable {
     /// every hand is lowered).
     func setControls(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, locked: Bool?, paused: Bool?) async throws -> LiveClassView {
         let now = clock.now()
-        try await transactor.run { db, _ in
+        try await transactor.run { db, outbox in
             var (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             guard c.state == .live || c.state == .scheduled else {
@@ -178,6 +187,7 @@ struct LiveService: Sendable {
             }
             c.updatedAt = now
             try await store.updateClass(db, c)
+            Self.changed(outbox, c)
         }
         return try await view(identity, orgID, id)
     }
@@ -186,13 +196,14 @@ struct LiveService: Sendable {
     /// rejoin it.
     func remove(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, userID: User.ID) async throws {
         let now = clock.now()
-        try await transactor.run { db, _ in
+        try await transactor.run { db, outbox in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             guard userID != c.teacher.userID else { throw AppError.conflict("teacher", "The teacher cannot be removed from their class.") }
             guard try await store.groupRole(db, classID: c.id, userID: userID) != nil else { throw AppError.notFound("Participant") }
             try await store.insertRemoved(db, classID: c.id, userID: userID, by: identity.userID, at: now)
             try await store.deleteHands(db, classID: c.id, userID: userID)
+            Self.changed(outbox, c)
         }
     }
 
@@ -201,21 +212,27 @@ struct LiveService: Sendable {
     /// A student raises their hand (while the class is live and not paused).
     func raiseHand(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
         let now = clock.now()
-        return try await transactor.run { db, _ in
+        return try await transactor.run { db, outbox in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             guard viewer.role != .teacher else { throw AppError.conflict("teacher", "The teacher is always heard.") }
             try await requireParticipant(db, c, identity)
             try Self.requireActive(c)
-            if viewer.hand == nil { try await store.saveHand(db, classID: c.id, userID: identity.userID, state: .raised, at: now) }
+            if viewer.hand == nil {
+                try await store.saveHand(db, classID: c.id, userID: identity.userID, state: .raised, at: now)
+                Self.changed(outbox, c)
+            }
             return try await store.fetchHands(db, classID: c.id)
         }
     }
 
     /// A student lowers their hand or stops speaking.
     func lowerHand(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
-        try await transactor.run { db, _ in
-            let (c, _, _) = try await load(db, identity, orgID, id)
-            try await store.deleteHands(db, classID: c.id, userID: identity.userID)
+        try await transactor.run { db, outbox in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            if viewer.hand != nil {
+                try await store.deleteHands(db, classID: c.id, userID: identity.userID)
+                Self.changed(outbox, c)
+            }
             return try await store.fetchHands(db, classID: c.id)
         }
     }
@@ -224,12 +241,13 @@ struct LiveService: Sendable {
     /// ends their turn.
     func setSpeaker(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, userID: User.ID, speaking: Bool) async throws -> [LiveHand] {
         let now = clock.now()
-        return try await transactor.run { db, _ in
+        return try await transactor.run { db, outbox in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             let hands = try await store.fetchHands(db, classID: c.id)
             guard speaking else {
                 try await store.deleteHands(db, classID: c.id, userID: userID)
+                Self.changed(outbox, c)
                 return try await store.fetchHands(db, classID: c.id)
             }
             try Self.requireActive(c)
@@ -241,6 +259,7 @@ struct LiveService: Sendable {
                 throw AppError.conflict("too_many_speakers", "At most \(c.maxSpeakers) students speak at once: end someone's turn first.")
             }
             try await store.saveHand(db, classID: c.id, userID: userID, state: .speaking, at: now)
+            Self.changed(outbox, c)
             return try await store.fetchHands(db, classID: c.id)
         }
     }
