@@ -4,6 +4,7 @@ it, and the recording becomes one .webm with video and audio.
 
 The room is created the way Tack will create it (API secret + the VideoRoom admin key, a room
 secret, recording locked on); each page uses a token of its own added through the admin API.
+A second test checks that a publisher hears of another publisher's feed and of its leaving.
 """
 
 import json
@@ -14,10 +15,12 @@ from media_harness import convert_recording, probe
 SAMPLE_MS = 2000
 
 
-def open_page(browser, url: str):
+def open_page(browser, url: str, janus):
+    """A test page in a browser context of its own, connected to Janus with a token of its own."""
     page = browser.new_context().new_page()
     page.goto(url + "/index.html")
     page.wait_for_selector("body[data-ready=true]")
+    page.evaluate("([url, token]) => smoke.connect(url, token)", [janus.ws_url, janus.add_token()])
     return page
 
 
@@ -26,10 +29,8 @@ def test_publish_subscribe_and_record(janus, test_pages, media_browser, tmp_path
     created = janus.create_room(room, secret="room-secret", record=True)
     assert created["videoroom"] == "created", created
 
-    publisher = open_page(media_browser, test_pages)
-    subscriber = open_page(media_browser, test_pages)
-    publisher.evaluate("([url, token]) => smoke.connect(url, token)", [janus.ws_url, janus.add_token()])
-    subscriber.evaluate("([url, token]) => smoke.connect(url, token)", [janus.ws_url, janus.add_token()])
+    publisher = open_page(media_browser, test_pages, janus)
+    subscriber = open_page(media_browser, test_pages, janus)
 
     published = publisher.evaluate("(room) => smoke.publish(room)", room)
     subscribed = subscriber.evaluate("([room, feed]) => smoke.subscribe(room, feed)", [room, published["feed"]])
@@ -68,3 +69,23 @@ def test_publish_subscribe_and_record(janus, test_pages, media_browser, tmp_path
     published_seconds = (left["left"] - published["publishStart"]) / 1000
     print("replay:", json.dumps({"published_s": round(published_seconds, 2), **info}))
     assert published_seconds - 1.0 <= info["duration"] <= published_seconds + 0.25, (info, published_seconds)
+
+
+def test_a_publisher_sees_other_feeds_come_and_go(janus, test_pages, media_browser):
+    """What the teacher's page relies on when a student is accepted to speak and stops."""
+    room = random.randint(1, 2**31)
+    janus.create_room(room, secret="room-secret", record=False, publishers=2)
+    teacher = open_page(media_browser, test_pages, janus)
+    student = open_page(media_browser, test_pages, janus)
+
+    teacher.evaluate("(room) => smoke.publish(room)", room)
+    feed = student.evaluate("(room) => smoke.publish(room)", room)["feed"]
+    teacher.wait_for_function(
+        "(feed) => smoke.events.some((e) => e.type === 'publishers' && e.detail.publishers.some((p) => p.id === feed))",
+        arg=feed)
+    student.evaluate("() => smoke.leave()")
+    teacher.wait_for_function("(feed) => smoke.events.some((e) => e.type === 'unpublished' && e.detail.feed === feed)",
+                              arg=feed)
+    assert [e["type"] for e in teacher.evaluate("() => smoke.events")] == ["publishers", "unpublished"]
+    student.evaluate("() => smoke.close()")
+    teacher.evaluate("() => smoke.close()")

@@ -35,11 +35,17 @@ async function inbound(pc) {
 }
 
 window.smoke = {
+  /** The session's events, in order: { type, detail }. */
+  events: [],
+
   async connect(url, token) {
     session = await JanusSession.connect(url, { token });
     session.addEventListener('webrtcup', () => {
       timings.webrtcUp ??= Date.now();
     });
+    for (const type of ['publishers', 'unpublished', 'hangup', 'closed']) {
+      session.addEventListener(type, (event) => window.smoke.events.push({ type, detail: event.detail }));
+    }
   },
 
   async publish(room) {

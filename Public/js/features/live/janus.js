@@ -44,6 +44,8 @@ export class JanusSession extends EventTarget {
   #pending = new Map();
   /** handle id → RTCPeerConnection (or null before one exists) */
   #handles = new Map();
+  /** "room/feed" of every feed announced by a 'publishers' event and not yet gone */
+  #feeds = new Set();
   #keepalive;
 
   /** Use `JanusSession.connect`. */
@@ -221,13 +223,17 @@ export class JanusSession extends EventTarget {
 
   #videoRoomEvent(data) {
     if (data.publishers) this.#announce(data.room, data.publishers);
-    if (data.unpublished != null && data.unpublished !== 'ok') this.#emit('unpublished', { room: data.room, feed: data.unpublished });
+    // A feed that stops publishing is reported as `unpublished`, one that leaves the room as
+    // `leaving` (possibly after `unpublished`): one event for either, and only for announced feeds.
+    for (const feed of [data.unpublished, data.leaving]) {
+      if (this.#feeds.delete(`${data.room}/${feed}`)) this.#emit('unpublished', { room: data.room, feed });
+    }
   }
 
   #announce(room, publishers) {
-    if (publishers?.length) {
-      this.#emit('publishers', { room, publishers: publishers.map(({ id, display }) => ({ id, display })) });
-    }
+    if (!publishers?.length) return;
+    for (const { id } of publishers) this.#feeds.add(`${room}/${id}`);
+    this.#emit('publishers', { room, publishers: publishers.map(({ id, display }) => ({ id, display })) });
   }
 
   #closed() {
