@@ -1,0 +1,86 @@
+"""Fixtures for tests that carry real media through Janus (see README.md here).
+
+Order of setup: a namespace (entered by the test process), Janus inside it, a static server for
+the test pages inside it, Chromium inside it. Teardown runs the other way round, also when the
+test fails: the browser, the static server, Janus, then the test process leaves the namespace and
+`scripts/media-netns stop` ends whatever is still inside.
+"""
+
+import os
+import shutil
+import signal
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from media_harness import REPO, Janus, Namespace, StaticServer, missing_tools
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Every port is inside the test's own namespace; the base only has to avoid clashes in there.
+PORT_BASE = int(os.environ.get("TACK_MEDIA_PORT_BASE", "18700"))
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--no-sandbox",
+]
+
+
+@pytest.fixture
+def media_ns():
+    if os.geteuid() != 0:
+        pytest.fail("media tests need root: they make a network namespace (CI runs as root)")
+    if missing := missing_tools():
+        pytest.fail(f"missing {', '.join(missing)}: apt-get install janus janus-tools ffmpeg")
+    namespace = Namespace(f"tack-media-{os.getpid()}")
+    # A SIGTERM (a CI timeout, a cancelled run) would end the test process without teardown and
+    # leave Janus and the static server running inside the namespace: turn it into an interrupt.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        namespace.start()
+        with namespace.entered():
+            yield namespace
+    finally:
+        namespace.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture
+def janus(media_ns, tmp_path):
+    server = Janus(media_ns, tmp_path / "janus", PORT_BASE)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def test_pages(media_ns, tmp_path):
+    """Serves e2e/media/page/ with janus.js at the path Tack serves it from."""
+    root = tmp_path / "www"
+    shutil.copytree(REPO / "e2e" / "media" / "page", root)
+    live = root / "js" / "features" / "live"
+    live.mkdir(parents=True)
+    shutil.copy(REPO / "Public" / "js" / "features" / "live" / "janus.js", live)
+    server = StaticServer(media_ns, root, PORT_BASE + 3)
+    try:
+        server.wait_ready()
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def media_browser(media_ns):
+    """Chromium with a fake camera (640x480) and microphone, inside the namespace."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,229 @@
+"""The pieces a media test is made of: a network namespace of its own, a throwaway Janus inside it,
+a static file server inside it, and turning a room's recording into one .webm.
+
+Everything runs inside the namespace (scripts/media-netns) because Janus never gathers ICE
+candidates on loopback: media needs the namespace's veth address, 10.99.0.1 on t0. The test
+process itself enters the namespace (`Namespace.entered`) so that the browser Playwright starts,
+and its own HTTP calls to Janus's 127.0.0.1, are in there too. Needs root.
+"""
+
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts"
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns: {os.strerror(errno)}")
+
+
+def _run(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], check=True, capture_output=True, text=True, **kwargs)
+
+
+class Namespace:
+    """A network namespace made by scripts/media-netns."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.handle = Path("/run/netns") / name
+
+    def start(self) -> None:
+        _run(SCRIPTS / "media-netns", "start", self.name)
+
+    def stop(self) -> None:
+        """Ends every process inside and removes the namespace. Call it from outside (after
+        `entered` is over): the script spares its own caller, not the whole test process."""
+        _run(SCRIPTS / "media-netns", "stop", self.name)
+
+    def command(self, *args) -> list[str]:
+        """The command line that runs `args` inside the namespace."""
+        return [str(SCRIPTS / "media-netns"), "exec", self.name, "--", *map(str, args)]
+
+    @contextmanager
+    def entered(self):
+        """Moves the calling thread into the namespace for the block: its sockets, and every
+        process it starts (Playwright's driver and so the browser), are inside."""
+        with open("/proc/thread-self/ns/net") as home, open(self.handle) as target:
+            _setns(target.fileno())
+            try:
+                yield self
+            finally:
+                _setns(home.fileno())
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key: value for key, value in pairs}
+
+
+def post_json(url: str, body: dict, timeout: float = 10) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+class JanusFailure(Exception):
+    pass
+
+
+@dataclass
+class Janus:
+    """A Janus started by scripts/janus in `directory`, inside `namespace`. The HTTP helpers must
+    be called from inside the namespace (its 127.0.0.1)."""
+
+    namespace: Namespace
+    directory: Path
+    port_base: int
+
+    def start(self) -> None:
+        _run(*self.namespace.command(SCRIPTS / "janus", "start", self.directory, self.port_base))
+        self.endpoints = _env_file(self.directory / "endpoints.env")
+        self.secrets = _env_file(self.directory / "secrets.env")
+
+    def stop(self) -> None:
+        _run(SCRIPTS / "janus", "stop", self.directory)
+
+    @property
+    def ws_url(self) -> str:
+        return self.endpoints["JANUS_WS_URL"]
+
+    @property
+    def recordings(self) -> Path:
+        return Path(self.endpoints["JANUS_RECORDINGS_DIR"])
+
+    def _check(self, reply: dict) -> dict:
+        if reply.get("janus") == "error":
+            raise JanusFailure(reply["error"])
+        data = reply.get("plugindata", {}).get("data", {})
+        if "error" in data:
+            raise JanusFailure(data)
+        return reply
+
+    def api(self, body: dict, path: str = "") -> dict:
+        """One Janus API request over HTTP with the API secret (as Tack makes them)."""
+        body = {**body, "transaction": uuid.uuid4().hex, "apisecret": self.secrets["JANUS_API_SECRET"]}
+        return self._check(post_json(self.endpoints["JANUS_HTTP_URL"] + path, body))
+
+    def admin(self, body: dict) -> dict:
+        body = {**body, "transaction": uuid.uuid4().hex, "admin_secret": self.secrets["JANUS_ADMIN_SECRET"]}
+        return self._check(post_json(self.endpoints["JANUS_ADMIN_URL"], body))
+
+    def add_token(self) -> str:
+        """A new token for one participant, valid for the VideoRoom plugin only."""
+        token = uuid.uuid4().hex
+        self.admin({"janus": "add_token", "token": token, "plugins": ["janus.plugin.videoroom"]})
+        return token
+
+    def videoroom(self, body: dict) -> dict:
+        """Sends one synchronous VideoRoom request on a short-lived session; returns its data."""
+        session = self.api({"janus": "create"})["data"]["id"]
+        try:
+            handle = self.api({"janus": "attach", "plugin": "janus.plugin.videoroom"}, f"/{session}")["data"]["id"]
+            reply = self.api({"janus": "message", "body": body}, f"/{session}/{handle}")
+            return reply["plugindata"]["data"]
+        finally:
+            self.api({"janus": "destroy"}, f"/{session}")
+
+    def create_room(self, room: int, *, secret: str, record: bool, publishers: int = 1) -> dict:
+        """Creates a VideoRoom as Tack will: with the plugin's admin key, a room secret, and
+        recording into the recordings folder that participants cannot switch off."""
+        body = {
+            "request": "create",
+            "room": room,
+            "admin_key": self.secrets["JANUS_ROOM_ADMIN_KEY"],
+            "secret": secret,
+            "description": f"test room {room}",
+            "publishers": publishers,
+            "videocodec": "vp8",
+            "audiocodec": "opus",
+            "record": record,
+            "rec_dir": str(self.recordings),
+            "lock_record": True,
+        }
+        return self.videoroom(body)
+
+
+class StaticServer:
+    """`python3 -m http.server` on 127.0.0.1:`port` inside the namespace, serving `root`."""
+
+    def __init__(self, namespace: Namespace, root: Path, port: int):
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(root.parent / "http-server.log", "w")
+        command = namespace.command(sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", root)
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        """Call from inside the namespace."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the static server did not start; see http-server.log")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def mjr_header(path: Path) -> dict:
+    """The JSON header of a Janus recording: t (a|v), c (codec), s (created, µs since the epoch),
+    u (first packet written, µs)."""
+    return json.loads(_run("janus-pp-rec", "-j", path).stdout)
+
+
+def convert_recording(recordings: Path, out: Path) -> Path:
+    """Turns one publisher's .mjr files (one audio, one video) into `out` (.webm, VP8 + Opus):
+    janus-pp-rec makes a .webm and an .opus, ffmpeg puts them side by side without re-encoding,
+    the later one delayed by the difference in their first packets so that they stay in sync."""
+    tracks = {}
+    for mjr in sorted(recordings.glob("*.mjr")):
+        header = mjr_header(mjr)
+        kind = {"a": "audio", "v": "video"}[header["t"]]
+        assert kind not in tracks, f"more than one {kind} recording in {recordings}"
+        target = mjr.with_suffix(".webm" if kind == "video" else ".opus")
+        _run("janus-pp-rec", mjr, target)
+        tracks[kind] = (target, header["u"])
+    (video, video_start), (audio, audio_start) = tracks["video"], tracks["audio"]
+    offset = (audio_start - video_start) / 1e6
+    video_input = ["-itsoffset", f"{max(-offset, 0):.3f}", "-i", video]
+    audio_input = ["-itsoffset", f"{max(offset, 0):.3f}", "-i", audio]
+    _run("ffmpeg", "-v", "error", "-y", *video_input, *audio_input, "-map", "0:v", "-map", "1:a", "-c", "copy", out)
+    return out
+
+
+def probe(path: Path) -> dict:
+    """ffprobe's view of a file: {"duration": seconds, "streams": [{codec_type, codec_name, …}]}."""
+    out = _run("ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name,width,height",
+               "-of", "json", path).stdout
+    info = json.loads(out)
+    return {"duration": float(info["format"]["duration"]), "streams": info["streams"]}
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in ("janus", "janus-pp-rec", "ffmpeg", "ffprobe", "nsenter", "ip") if not shutil.which(tool)]
