@@ -1,7 +1,7 @@
 """Live classes in the browser (no video yet): a teacher starts a class from a group for two groups
 at once; a student of each group follows the notice in their group to the class page, which says
 that video is not available yet; a student raises a hand and the teacher lets them speak; pausing
-lowers every hand and stops new ones; the teacher sees who watched (nobody yet) and downloads it as
+lowers every hand and stops new ones; a removed student's page says so; the teacher sees who watched (nobody yet) and downloads it as
 CSV and XLSX (read back with openpyxl); ending the class ends it for everyone. A title with markup is shown as text."""
 
 import io
@@ -74,6 +74,14 @@ def test_teacher_runs_a_class_for_two_groups(page, new_context):
     expect(b_page.get_by_test_id("live-raise-hand")).to_be_disabled()
     teacher_page.get_by_test_id("live-pause").click()
     expect(b_page.get_by_test_id("live-raise-hand")).to_be_enabled()
+
+    # 7B's student raises a hand and is removed: their page says so and offers nothing more.
+    b_page.get_by_test_id("live-raise-hand").click()
+    teacher_page.get_by_test_id("live-hand").filter(has_text=student_b.name).get_by_test_id("live-remove").click()
+    expect(teacher_page.get_by_test_id("live-hand")).to_have_count(0)
+    expect(b_page.get_by_test_id("live-removed")).to_be_visible()
+    expect(b_page.get_by_test_id("live-raise-hand")).to_have_count(0)
+    expect(b_page.get_by_test_id("live-lower-hand")).to_have_count(0)
 
     # Who watched: both students, nobody yet (no video); as CSV too.
     stats = teacher_page.get_by_test_id("live-stats")

@@ -20,6 +20,7 @@ struct CSVTests {
         #expect(CSV.escape("plain") == "plain")
         #expect(CSV.escape("a,b") == "\"a,b\"")
         #expect(CSV.escape("=SUM(A1)") == "'=SUM(A1)")
+        #expect(CSV.escape("\tcmd") == "'\tcmd")
         #expect(CSV.escape("say \"x\"") == "\"say \"\"x\"\"\"")
     }
 }

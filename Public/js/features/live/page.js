@@ -89,8 +89,10 @@ export function liveListPage(root, { orgId, conversationId }) {
   return () => unsubscribe();
 }
 
-function handRow(orgId, c, hand, refresh, alert) {
-  const run = (action) => attempt(alert, async () => { await action(); await refresh(); });
+/** Runs a button's action, shows its failure in `alert`, and fetches the class afresh. */
+const runner = (alert, update) => (action) => attempt(alert, async () => { await action(); update(); });
+
+function handRow(orgId, c, hand, run) {
   const userId = hand.person.userId;
   return h('li', { class: `live-hand is-${hand.state}`, 'data-testid': 'live-hand', 'data-state': hand.state },
     h('span', { class: 'live-hand-name', 'data-testid': 'live-hand-name' }, hand.person.name),
@@ -101,12 +103,11 @@ function handRow(orgId, c, hand, refresh, alert) {
     c.me.canRun && button(t('live.remove'), { class: 'btn btn-danger', 'data-testid': 'live-remove', onclick: () => run(() => removeParticipant(orgId, c.id, userId)) }));
 }
 
-function teacherControls(orgId, c, refresh, alert) {
-  const run = (action) => attempt(alert, async () => { await action(); await refresh(); });
+function teacherControls(orgId, c, run) {
   const act = (name) => button(t(`live.action.${name}`), {
     class: name === 'start' ? 'btn btn-primary' : 'btn', 'data-testid': `live-${name}`, onclick: () => run(() => transition(orgId, c.id, name)),
   });
-  const running = c.state === 'live' || c.state === 'scheduled';
+  const running = c.state === 'live';
   return h('div', { class: 'live-controls', 'data-testid': 'live-controls' },
     c.state === 'scheduled' && act('start'),
     c.state === 'scheduled' && act('cancel'),
@@ -151,7 +152,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
     ]);
     if (closed) return;
     const mine = hands.find((hand) => hand.person.userId === myUserId());
-    const run = (action) => attempt(alert, async () => { await action(); await refresh(); });
+    const run = runner(alert, update);
     const group = c.groupIds.map((id) => conversationById(id)?.name).filter(Boolean).join(t('chat.nameSeparator'));
     // `replaceChildren` takes nodes only: the conditional parts are filtered here (as `h` does).
     body.replaceChildren(...[
@@ -163,16 +164,17 @@ export function liveClassPage(root, { orgId, liveClassId }) {
         h('p', {}, t('live.noVideo')), h('p', { class: 'live-note' }, t('live.noVideoLead'))),
       c.locked && h('p', { class: 'live-flag', 'data-testid': 'live-locked' }, t('live.lockedNote')),
       c.paused && h('p', { class: 'live-flag', 'data-testid': 'live-paused' }, t('live.pausedNote')),
-      c.me.canRun && teacherControls(orgId, c, refresh, alert),
+      c.me.removed && h('p', { class: 'live-flag', 'data-testid': 'live-removed' }, t('live.removedNote')),
+      c.me.canRun && teacherControls(orgId, c, run),
       c.state === 'live' && h('section', { class: 'live-hands' },
         h('h2', {}, t('live.hands')),
-        c.me.role !== 'teacher' && (mine
+        c.me.role !== 'teacher' && !c.me.removed && (mine
           ? button(t(mine.state === 'speaking' ? 'live.hand.stop' : 'live.hand.lower'), {
             'data-testid': 'live-lower-hand', onclick: () => run(() => lowerHand(orgId, c.id)),
           })
           : button(t('live.hand.raise'), { class: 'btn btn-primary', 'data-testid': 'live-raise-hand', disabled: c.paused, onclick: () => run(() => raiseHand(orgId, c.id)) })),
         hands.length
-          ? h('ul', { class: 'live-hand-list', 'data-testid': 'live-hands' }, hands.map((hand) => handRow(orgId, c, hand, refresh, alert)))
+          ? h('ul', { class: 'live-hand-list', 'data-testid': 'live-hands' }, hands.map((hand) => handRow(orgId, c, hand, run)))
           : h('p', { class: 'live-note' }, t('live.noHands'))),
       stats && statisticsView(orgId, c, stats),
     ].filter((part) => part != null && part !== false));

@@ -182,12 +182,6 @@ extension APIHandler {
 
     /// The headers of a stored file's download: images show inline, anything else is a
     /// download, never rendered by the browser; a sandboxing CSP either way.
-    /// An export as a download: CSV, or XLSX.
-    static func download(_ table: ExportTable, xlsx: Bool) -> HTTPBody {
-        setDownloadHeaders(name: "\(table.title).\(xlsx ? "xlsx" : "csv")", inline: false)
-        return HTTPBody(xlsx ? table.xlsx() : table.csv())
-    }
-
     static func setDownloadHeaders(name: String, inline: Bool) {
         let headers = RequestScope.current.responseHeaders
         let disposition = inline ? "inline" : "attachment"

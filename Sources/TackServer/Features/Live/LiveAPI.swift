@@ -9,8 +9,8 @@ extension LiveService.LiveClassView {
         return .init(id: c.id.string, orgId: c.orgID.string, title: c.title, teacher: c.teacher.api, groupIds: c.groupIDs.map(\.string),
                      scheduledAt: c.scheduledAt, state: .init(rawValue: c.state.rawValue)!, startedAt: c.startedAt, endedAt: c.endedAt,
                      locked: c.locked, paused: c.paused, maxSpeakers: c.maxSpeakers, createdAt: c.createdAt, updatedAt: c.updatedAt,
-                     me: .init(role: .init(rawValue: viewer.role.rawValue)!, canRun: viewer.canRun, seesStatistics: viewer.seesStatistics,
-                               hand: viewer.hand.map { .init(rawValue: $0.rawValue)! }))
+                     me: .init(removed: viewer.removed, role: .init(rawValue: viewer.role.rawValue)!, canRun: viewer.canRun,
+                               seesStatistics: viewer.seesStatistics, hand: viewer.hand.map { .init(rawValue: $0.rawValue)! }))
     }
 }
 

@@ -6,11 +6,8 @@ import TackAPI
 extension APIHandler {
     func listLiveClasses(_ input: Operations.ListLiveClasses.Input) async throws -> Operations.ListLiveClasses.Output {
         let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
-        let identity = try identity()
-        let classes = try await live.list(identity, orgID, groupID: try parseID(input.query.groupId, "groupId"))
-        var items: [Components.Schemas.LiveClass] = []
-        for c in classes { items.append(try await live.view(identity, orgID, c.id).api) }
-        return .ok(.init(body: .json(.init(items: items))))
+        let classes = try await live.list(try identity(), orgID, groupID: try parseID(input.query.groupId, "groupId"))
+        return .ok(.init(body: .json(.init(items: classes.map(\.api)))))
     }
 
     func createLiveClass(_ input: Operations.CreateLiveClass.Input) async throws -> Operations.CreateLiveClass.Output {

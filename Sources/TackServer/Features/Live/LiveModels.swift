@@ -112,12 +112,14 @@ struct WatchTime: Sendable, Equatable {
         if now.timeIntervalSince(creditedUntil) > Self.maxGap { creditedUntil = now }
     }
 
-    /// Credits a heartbeat at `now`; returns the seconds credited.
+    /// Credits a heartbeat at `now`; returns the seconds credited. After a silence longer than
+    /// `maxGap` (the tab hidden, the laptop asleep) only one interval is credited: the page
+    /// sends its first heartbeat an interval after the video is back on screen.
     @discardableResult
     mutating func beat(at now: Date) -> Double {
         let gap = now.timeIntervalSince(creditedUntil)
         guard gap > 0 else { return 0 }
-        let credit = min(gap, Self.maxGap)
+        let credit = gap > Self.maxGap ? Self.interval : gap
         seconds += credit
         creditedUntil = now
         lastAt = now

@@ -35,6 +35,8 @@ struct LiveService: Sendable {
         /// admins of the class's groups.
         var seesStatistics: Bool
         var hand: LiveHand.State?
+        /// The teacher removed them from the class.
+        var removed = false
     }
 
     /// A class as one person sees it.
@@ -48,11 +50,17 @@ struct LiveService: Sendable {
         let groupRole = try await store.groupRole(db, classID: c.id, userID: identity.userID)
         guard isTeacher || groupRole != nil || member.role.isAdmin else { throw AppError.notFound("Live class") }
         let hand = try await store.fetchHands(db, classID: c.id).first { $0.person.userID == identity.userID }?.state
+        let removed = isTeacher ? false : try await store.isRemoved(db, classID: c.id, userID: identity.userID)
         return Viewer(role: isTeacher ? .teacher : hand == .speaking ? .speaker : .viewer, canRun: isTeacher || member.role.isAdmin,
-                      seesStatistics: isTeacher || member.role.isAdmin || groupRole == .owner || groupRole == .admin, hand: hand)
+                      seesStatistics: isTeacher || member.role.isAdmin || groupRole == .owner || groupRole == .admin, hand: hand,
+                      removed: removed)
     }
 
-    private func load(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> (LiveClass, Viewer, Member) {
+    /// The class and the caller's part in it. In a write transaction (`db` from `transactor.run`)
+    /// the class's row is locked first: what is read stays true until the commit.
+    private func load(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID,
+                      writing: Bool = true) async throws -> (LiveClass, Viewer, Member) {
+        if writing { try await store.lockClass(db, orgID: orgID, id: id) }
         let member = try await directory.accessMember(db, identity, orgID)
         guard let c = try await store.fetchClass(db, orgID: orgID, id: id) else { throw AppError.notFound("Live class") }
         return (c, try await viewer(db, identity, c, member: member), member)
@@ -135,20 +143,24 @@ struct LiveService: Sendable {
 
     func view(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> LiveClassView {
         try await database.read { db in
-            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            let (c, viewer, _) = try await load(db, identity, orgID, id, writing: false)
             return LiveClassView(liveClass: c, viewer: viewer)
         }
     }
 
     /// The classes of a group the caller is in, the latest first.
-    func list(_ identity: Identity, _ orgID: Organization.ID, groupID: Conversation.ID) async throws -> [LiveClass] {
+    func list(_ identity: Identity, _ orgID: Organization.ID, groupID: Conversation.ID) async throws -> [LiveClassView] {
         try await database.read { db in
-            _ = try await directory.accessMember(db, identity, orgID)
+            let member = try await directory.accessMember(db, identity, orgID)
             guard try await chat.fetchConversation(db, orgID: orgID, id: groupID) != nil,
                   try await chat.fetchParticipant(db, conversationID: groupID, userID: identity.userID) != nil else {
                 throw AppError.notFound("Group")
             }
-            return try await store.fetchClasses(db, orgID: orgID, groupID: groupID, limit: 100)
+            var views: [LiveClassView] = []
+            for c in try await store.fetchClasses(db, orgID: orgID, groupID: groupID, limit: 100) {
+                views.append(LiveClassView(liveClass: c, viewer: try await viewer(db, identity, c, member: member)))
+            }
+            return views
         }
     }
 
@@ -177,9 +189,7 @@ struct LiveService: Sendable {
         try await transactor.run { db, outbox in
             var (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
-            guard c.state == .live || c.state == .scheduled else {
-                throw AppError.conflict("invalid_state", "The class is \(c.state.rawValue.replacingOccurrences(of: "_", with: " ")).")
-            }
+            guard c.state == .live else { throw AppError.conflict("not_live", "The class is not live.") }
             if let locked { c.locked = locked }
             if let paused {
                 c.paused = paused
@@ -251,7 +261,8 @@ struct LiveService: Sendable {
                 return try await store.fetchHands(db, classID: c.id)
             }
             try Self.requireActive(c)
-            guard let hand = hands.first(where: { $0.person.userID == userID }) else {
+            guard let hand = hands.first(where: { $0.person.userID == userID }),
+                  !(try await store.isRemoved(db, classID: c.id, userID: userID)) else {
                 throw AppError.conflict("no_raised_hand", "Only a student who raised their hand is let speak.")
             }
             guard hand.state != .speaking else { return hands }
@@ -266,7 +277,7 @@ struct LiveService: Sendable {
 
     func hands(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
         try await database.read { db in
-            let (c, _, _) = try await load(db, identity, orgID, id)
+            let (c, _, _) = try await load(db, identity, orgID, id, writing: false)
             return try await store.fetchHands(db, classID: c.id)
         }
     }
@@ -340,7 +351,7 @@ struct LiveService: Sendable {
     /// Each student's watching (everyone in the class's groups but the teacher), by name.
     func statistics(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> (LiveClass, [LiveWatchRow]) {
         try await database.read { db in
-            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            let (c, viewer, _) = try await load(db, identity, orgID, id, writing: false)
             guard viewer.seesStatistics else { throw AppError.forbidden("The teacher and the groups' admins see who watched.") }
             let totals = try await store.fetchWatchTotals(db, classID: c.id)
             let rows = try await store.fetchAudience(db, classID: c.id).filter { $0.userID != c.teacher.userID }.map { person in

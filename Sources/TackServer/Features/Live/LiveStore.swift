@@ -33,6 +33,14 @@ struct LiveStore: Sendable {
         try await fetchClasses(db, where: "c.org_id = \(bind: orgID) AND c.id = \(bind: id)").first
     }
 
+    /// Locks the class's row until the transaction ends, so that changes to one class (its state,
+    /// switches, hands, speakers, removals) happen one after another. On SQLite every write
+    /// transaction already runs alone.
+    func lockClass(_ db: any SQLDatabase, orgID: Organization.ID, id: LiveClass.ID) async throws {
+        guard db.dialect.name != "sqlite" else { return }
+        _ = try await db.raw("SELECT id FROM live_classes WHERE org_id = \(bind: orgID) AND id = \(bind: id) FOR UPDATE").all()
+    }
+
     /// The classes broadcast to a group, the latest first.
     func fetchClasses(_ db: any SQLDatabase, orgID: Organization.ID, groupID: Conversation.ID, limit: Int) async throws -> [LiveClass] {
         try await fetchClasses(db, where: """

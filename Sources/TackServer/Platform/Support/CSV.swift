@@ -79,11 +79,11 @@ enum CSV {
         return records
     }
 
-    /// Quotes a field for writing when it needs it. Fields starting with `=`, `+`, `-` or `@`
-    /// are prefixed with `'` so spreadsheets do not run them as formulas.
+    /// Quotes a field for writing when it needs it. Fields starting with `=`, `+`, `-`, `@`, a
+    /// tab or a carriage return are prefixed with `'` so spreadsheets do not run them as formulas.
     static func escape(_ field: String) -> String {
         var value = field
-        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
+        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIRuntime
 
 /// A table to download as CSV or XLSX (an export of a list: health reports, live-class
 /// statistics).
@@ -64,5 +65,13 @@ struct ExportTable: Sendable {
             })
         }
         return writer.finish()
+    }
+}
+
+extension APIHandler {
+    /// An export as a download: CSV, or XLSX (the download headers are set on the response).
+    static func download(_ table: ExportTable, xlsx: Bool) -> HTTPBody {
+        setDownloadHeaders(name: "\(table.title).\(xlsx ? "xlsx" : "csv")", inline: false)
+        return HTTPBody(xlsx ? table.xlsx() : table.csv())
     }
 }
