@@ -101,10 +101,16 @@ struct DirectoryStore: Sendable {
         return Self.parentsFirst(try rows.map(Self.department))
     }
 
-    /// `roots` and every department below them in `tree`.
-    static func closure(of roots: some Sequence<Department.ID>, in tree: [Department]) -> Set<Department.ID> {
+    /// Each department's children in `tree`.
+    static func children(in tree: [Department]) -> [Department.ID: [Department.ID]] {
         var children: [Department.ID: [Department.ID]] = [:]
         for d in tree { if let p = d.parentID { children[p, default: []].append(d.id) } }
+        return children
+    }
+
+    /// `roots` and every department below them in `tree`.
+    static func closure(of roots: some Sequence<Department.ID>, in tree: [Department]) -> Set<Department.ID> {
+        let children = children(in: tree)
         var reached = Set<Department.ID>()
         var pending = Array(roots)
         while let next = pending.popLast() {

@@ -61,8 +61,7 @@ extension HealthService {
         let (direct, tree) = try await database.read { db in
             (try await store.countByDepartment(db, report: report, scope: scope, day: day), try await store.fetchTree(db, orgID: report.orgID))
         }
-        var children: [Department.ID: [Department.ID]] = [:]
-        for d in tree { if let p = d.parentID { children[p, default: []].append(d.id) } }
+        let children = DirectoryStore.children(in: tree)
         var sums: [Department.ID: (Int, Int, Int)] = [:]
         func rolled(_ id: Department.ID) -> (Int, Int, Int) {
             if let known = sums[id] { return known }
