@@ -116,7 +116,26 @@ struct LiveService: Sendable {
             guard at > now else { throw AppError.invalid("scheduledAt", "A time in the future.", code: "time_in_past") }
         }
         let fingerprint = String(decoding: try JSONEncoder.tack.encode(draft), as: UTF8.self)
-        let id = try await transactor.runIdempotent(scope: "live:\(identity.userID.string)", key: idempotencyKey, operation: "createLiveClass",
+        // A class that starts now gets its Janus room before the transaction: a slow or absent
+        // Janus never holds the database's writer.
+        let classID = LiveClass.ID.random()
+        let room = draft.startNow ? try await makeRoom(for: classID, title: title, maxSpeakers: maxSpeakers) : nil
+        let stored: LiveClass.ID
+        do {
+            stored = try await create(identity, orgID, draft, classID: classID, title: title, groups: groups, maxSpeakers: maxSpeakers,
+                                      room: room, fingerprint: fingerprint, idempotencyKey: idempotencyKey, now: now)
+        } catch {
+            await discard(room)
+            throw error
+        }
+        if stored != classID { await discard(room) }  // a retry: the class was made the first time
+        return try await view(identity, orgID, stored)
+    }
+
+    private func create(_ identity: Identity, _ orgID: Organization.ID, _ draft: Draft, classID: LiveClass.ID, title: String,
+                        groups: [Conversation.ID], maxSpeakers: Int, room: Room?, fingerprint: String, idempotencyKey: String?,
+                        now: Date) async throws -> LiveClass.ID {
+        try await transactor.runIdempotent(scope: "live:\(identity.userID.string)", key: idempotencyKey, operation: "createLiveClass",
                                                     fingerprint: fingerprint) { db, outbox -> LiveClass.ID in
             let member = try await directory.accessMember(db, identity, orgID)
             for groupID in groups {
@@ -128,17 +147,17 @@ struct LiveService: Sendable {
                     throw AppError.forbidden("Teachers, admins and the group's owners and admins start live classes.")
                 }
             }
-            var c = LiveClass(id: .random(), orgID: orgID,
+            var c = LiveClass(id: classID, orgID: orgID,
                               teacher: PersonRef(userID: identity.userID, memberID: member.id, name: member.name), title: title,
                               groupIDs: groups, scheduledAt: draft.startNow ? nil : draft.scheduledAt, state: draft.startNow ? .live : .scheduled,
                               startedAt: draft.startNow ? now : nil, endedAt: nil, locked: false, paused: false, maxSpeakers: maxSpeakers,
                               createdAt: now, updatedAt: now)
-            if c.state == .live { try await openRoom(&c) }
+            c.janusRoom = room?.id
+            c.roomSecret = room?.secret
             try await store.insertClass(db, c)
             try await notify(db, outbox, c, draft.startNow ? .liveStarted : .liveScheduled, now: now)
             return c.id
         }
-        return try await view(identity, orgID, id)
     }
 
     /// A line in each of the class's groups: scheduled, live now, or its replay is ready.
@@ -190,12 +209,38 @@ struct LiveService: Sendable {
     func transition(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, _ transition: LiveClass.Transition) async throws -> LiveClassView {
         let now = clock.now()
         guard transition != .replayReady else { throw AppError.forbidden("The replay is made by the server.") }
-        let (closing, tokens) = try await transactor.run { db, outbox -> (LiveClass, [String]) in
+        // Starting: the room is made first, outside the transaction (see `create`).
+        var room: Room?
+        if transition == .start {
+            let current = try await view(identity, orgID, id)
+            try requireRunner(current.viewer)
+            if LiveClass.next(current.liveClass.state, .start) != nil {
+                room = try await makeRoom(for: current.liveClass.id, title: current.liveClass.title, maxSpeakers: current.liveClass.maxSpeakers)
+            }
+        }
+        let closing: LiveClass, tokens: [String]
+        do {
+            (closing, tokens) = try await self.transition(identity, orgID, id, transition, room: room, now: now)
+        } catch {
+            await discard(room)
+            throw error
+        }
+        await closeRoom(closing, tokens: tokens)
+        return try await view(identity, orgID, id)
+    }
+
+    private func transition(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, _ transition: LiveClass.Transition,
+                            room: Room?, now: Date) async throws -> (LiveClass, [String]) {
+        try await transactor.run { db, outbox -> (LiveClass, [String]) in
             var (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             let before = c
             try c.apply(transition, at: now)
-            if c.state == .live { try await openRoom(&c) }
+            if c.state == .live {
+                c.janusRoom = room?.id
+                c.roomSecret = room?.secret
+                c.onAir = false
+            }
             var tokens: [String] = []
             if c.state != .live {
                 c.janusRoom = nil
@@ -208,8 +253,6 @@ struct LiveService: Sendable {
             Self.changed(outbox, c)
             return (before, tokens)
         }
-        await closeRoom(closing, tokens: tokens)
-        return try await view(identity, orgID, id)
     }
 
     /// The teacher's switches: lock (nobody new joins), pause (nobody raises a hand or speaks:
@@ -332,6 +375,15 @@ struct LiveService: Sendable {
     /// (or resumes) their watch time.
     func open(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, mode: WatchMode) async throws -> (LiveClassView, Media?) {
         let now = clock.now()
+        // A new token is asked of Janus before the transaction (never while holding the writer).
+        var fresh: String?
+        if mode == .live, let media {
+            let known = try await database.read { db in try await store.fetchToken(db, classID: id, userID: identity.userID) }
+            let current = try await view(identity, orgID, id)
+            if known == nil, current.liveClass.janusRoom != nil { fresh = try await mediaCall { try await media.addToken() } }
+        }
+        var unused = fresh
+        defer { if let unused { Task { [self] in await revoke(unused) } } }
         let joined = try await transactor.run { db, _ -> Media? in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try await requireParticipant(db, c, identity)
@@ -345,12 +397,14 @@ struct LiveService: Sendable {
             guard mode == .live, let media, let room = c.janusRoom else { return nil }
             var token = try await store.fetchToken(db, classID: c.id, userID: identity.userID)
             if token == nil {
-                token = try await mediaCall { try await media.addToken() }
-                try await store.saveToken(db, classID: c.id, userID: identity.userID, token: token!, at: now)
+                guard let fresh else { throw AppError.conflict("retry", "The class's media changed: open it again.") }
+                try await store.saveToken(db, classID: c.id, userID: identity.userID, token: fresh, at: now)
+                token = fresh
             }
             return Media(url: media.settings.webSocketURL, room: room, token: token!, teacherFeed: Self.teacherFeed,
                          publish: viewer.role == .teacher)
         }
+        if joined?.token == fresh { unused = nil }
         return (try await view(identity, orgID, id), joined)
     }
 
@@ -372,19 +426,32 @@ struct LiveService: Sendable {
 
     // MARK: Media rooms
 
-    /// Gives a class that goes live a recorded Janus room (when this installation has Janus);
-    /// `503 media_unavailable` if Janus does not answer, and the class does not start.
-    private func openRoom(_ c: inout LiveClass) async throws {
-        guard let media else { return }
-        let room = Int64.random(in: 1...(1 << 52))
-        let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
-        let directory = URL(fileURLWithPath: media.settings.recordingsDirectory).appendingPathComponent(c.id.string).path
+    /// A class's Janus room: its number and secret.
+    struct Room: Sendable {
+        var id: Int64
+        var secret: String
+    }
+
+    /// A recorded Janus room for a class that goes live (nil without Janus); `503
+    /// media_unavailable` if Janus does not answer, and the class does not start.
+    private func makeRoom(for classID: LiveClass.ID, title: String, maxSpeakers: Int) async throws -> Room? {
+        guard let media else { return nil }
+        let room = Room(id: Int64.random(in: 1...(1 << 52)), secret: (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined())
+        let directory = URL(fileURLWithPath: media.settings.recordingsDirectory).appendingPathComponent(classID.string).path
         try await mediaCall {
-            try await media.createRoom(room, secret: secret, publishers: 1 + c.maxSpeakers, description: c.title, recordingDirectory: directory)
+            try await media.createRoom(room.id, secret: room.secret, publishers: 1 + maxSpeakers, description: title, recordingDirectory: directory)
         }
-        c.janusRoom = room
-        c.roomSecret = secret
-        c.onAir = false
+        return room
+    }
+
+    /// Destroys a room that no class took (the transaction failed, or a retry found the class).
+    private func discard(_ room: Room?) async {
+        guard let media, let room else { return }
+        do {
+            try await media.destroyRoom(room.id, secret: room.secret)
+        } catch {
+            logger.warning("could not destroy an unused Janus room", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Destroys an ended class's room (its recording files are closed) and revokes its tokens. A
