@@ -102,7 +102,8 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let health = HealthService(transactor: transactor, clock: clock, jobs: jobs.queue,
                                files: FileStore(root: configuration.resolvedAttachmentsDirectory), ding: ding,
                                photoBytes: min(configuration.maxAttachmentBytes, 10 << 20), logger: logger)
-    let live = LiveService(transactor: transactor, clock: clock, messages: chat)
+    let live = LiveService(transactor: transactor, clock: clock, messages: chat,
+                           media: configuration.janus.map { JanusControl(settings: $0, client: HTTPClient.shared) }, logger: logger)
     for handler in ding.jobHandlers + mail.jobHandlers + announcements.jobHandlers + health.jobHandlers { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))

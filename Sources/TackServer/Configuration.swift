@@ -48,6 +48,9 @@ public struct TackConfiguration: Sendable {
     public var runJobs = true
     /// Jobs a node claims (and runs concurrently) at a time (`TACK_JOB_BATCH`).
     public var jobBatch = 128
+    /// The Janus media server for live classes (`TACK_JANUS_DIR` or `TACK_JANUS_…`; nil: live
+    /// classes run without video).
+    public var janus: JanusSettings?
     /// The SMS and voice gateway (`TACK_GATEWAY_URL`, `TACK_GATEWAY_SECRET`; docs/gateway.md).
     public var gatewayURL: String?
     public var gatewaySecret: String?
@@ -112,6 +115,7 @@ public struct TackConfiguration: Sendable {
             c.maxQueueWait = n
         }
         if let v = environment["TACK_SECURE_COOKIES"] { c.secureCookies = ["1", "true", "yes"].contains(v.lowercased()) }
+        c.janus = try JanusSettings.from(environment)
         if let v = environment["TACK_GATEWAY_URL"], !v.isEmpty {
             guard let url = URL(string: v), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ConfigurationError("TACK_GATEWAY_URL must be an http:// or https:// URL")

@@ -114,6 +114,7 @@ struct TenantIsolationTests {
                 "setLiveControls": API.body(["locked": true, "paused": true]),
                 "openLiveVideo": API.body(["mode": "live"]),
                 "sendLiveHeartbeat": API.body(["mode": "live"]),
+                "setLiveOnAir": API.body(["onAir": true]),
             ]
             let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
                            "uploadAttachment": "?name=pwned.txt", "uploadAnnouncementAttachment": "?name=pwned.txt",

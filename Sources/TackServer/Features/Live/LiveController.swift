@@ -75,8 +75,17 @@ extension APIHandler {
 
     func openLiveVideo(_ input: Operations.OpenLiveVideo.Input) async throws -> Operations.OpenLiveVideo.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
-        let result = try await live.open(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"),
-                                         mode: WatchMode(body.mode))
+        let (view, media) = try await live.open(try identity(), try parseID(input.path.orgId, "orgId"),
+                                                try parseID(input.path.liveClassId, "liveClassId"), mode: WatchMode(body.mode))
+        return .ok(.init(body: .json(.init(liveClass: view.api, media: media.map {
+            .init(url: $0.url, room: $0.room, token: $0.token, teacherFeed: $0.teacherFeed, publish: $0.publish)
+        }))))
+    }
+
+    func setLiveOnAir(_ input: Operations.SetLiveOnAir.Input) async throws -> Operations.SetLiveOnAir.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
+        let result = try await live.setOnAir(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"),
+                                             onAir: body.onAir)
         return .ok(.init(body: .json(result.api)))
     }
 

@@ -35,6 +35,11 @@ struct LiveClass: Sendable, Equatable {
     var maxSpeakers: Int
     var createdAt: Date
     var updatedAt: Date
+    /// Its Janus room while live (with media), and that room's secret (never sent to anyone).
+    var janusRoom: Int64? = nil
+    var roomSecret: String? = nil
+    /// The teacher's camera is on the air: students subscribe to it.
+    var onAir = false
 
     /// The state after `transition`, or why it is not possible.
     static func next(_ state: State, _ transition: Transition) -> State? {
@@ -58,6 +63,7 @@ struct LiveClass: Sendable, Equatable {
         case .end:
             endedAt = now
             paused = false
+            onAir = false
         case .cancel, .replayReady: break
         }
         updatedAt = now

@@ -7,6 +7,37 @@ extension Schema {
         postgres: liveTables.dialect(id: "UUID", bool: "BOOLEAN", time: "TIMESTAMPTZ", double: "DOUBLE PRECISION", big: "BIGINT")
     )
 
+    /// 10: live classes' media — the class's Janus room (its id and secret; the secret never
+    /// leaves the server), whether the teacher's camera is on the air, and each participant's
+    /// Janus token.
+    static let liveMedia = Migration(
+        version: 10, name: "live_media",
+        sqlite: """
+            ALTER TABLE live_classes ADD COLUMN janus_room INTEGER;
+            ALTER TABLE live_classes ADD COLUMN room_secret TEXT;
+            ALTER TABLE live_classes ADD COLUMN on_air INTEGER NOT NULL DEFAULT 0;
+            CREATE TABLE live_media_tokens (
+                class_id TEXT NOT NULL REFERENCES live_classes(id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users(id),
+                token TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                PRIMARY KEY (class_id, user_id)
+            )
+            """,
+        postgres: """
+            ALTER TABLE live_classes ADD COLUMN janus_room BIGINT;
+            ALTER TABLE live_classes ADD COLUMN room_secret TEXT;
+            ALTER TABLE live_classes ADD COLUMN on_air BOOLEAN NOT NULL DEFAULT FALSE;
+            CREATE TABLE live_media_tokens (
+                class_id UUID NOT NULL REFERENCES live_classes(id) ON DELETE CASCADE,
+                user_id UUID NOT NULL REFERENCES users(id),
+                token TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (class_id, user_id)
+            )
+            """
+    )
+
     private static let liveTables = """
         CREATE TABLE live_classes (
             id {ID} PRIMARY KEY,

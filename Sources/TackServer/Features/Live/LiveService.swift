@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SQLKit
 
 /// Live classes — the control plane: who teaches, which groups watch, the class's life from
@@ -18,6 +19,9 @@ struct LiveService: Sendable {
     let clock: WallClock
     /// Posts the class's notices into its groups.
     let messages: ChatService
+    /// The media server, if this installation has one (without it classes run without video).
+    let media: JanusControl?
+    let logger: Logger
     let store = LiveStore()
     let chat = ChatStore()
     let directory = DirectoryStore()
@@ -43,7 +47,22 @@ struct LiveService: Sendable {
     struct LiveClassView: Sendable, Equatable {
         var liveClass: LiveClass
         var viewer: Viewer
+        /// Whether this installation carries video (has a Janus).
+        var mediaAvailable = false
     }
+
+    /// Where and how a person's browser joins the class's media: Janus's WebSocket, the room, a
+    /// token of their own, the teacher's feed, and whether they publish.
+    struct Media: Sendable, Equatable {
+        var url: String
+        var room: Int64
+        var token: String
+        var teacherFeed: Int64
+        var publish: Bool
+    }
+
+    /// The teacher publishes as this feed in the class's room.
+    static let teacherFeed: Int64 = 1
 
     private func viewer(_ db: any SQLDatabase, _ identity: Identity, _ c: LiveClass, member: Member) async throws -> Viewer {
         let isTeacher = c.teacher.userID == identity.userID
@@ -97,7 +116,26 @@ struct LiveService: Sendable {
             guard at > now else { throw AppError.invalid("scheduledAt", "A time in the future.", code: "time_in_past") }
         }
         let fingerprint = String(decoding: try JSONEncoder.tack.encode(draft), as: UTF8.self)
-        let id = try await transactor.runIdempotent(scope: "live:\(identity.userID.string)", key: idempotencyKey, operation: "createLiveClass",
+        // A class that starts now gets its Janus room before the transaction: a slow or absent
+        // Janus never holds the database's writer.
+        let classID = LiveClass.ID.random()
+        let room = draft.startNow ? try await makeRoom(for: classID, title: title, maxSpeakers: maxSpeakers) : nil
+        let stored: LiveClass.ID
+        do {
+            stored = try await create(identity, orgID, draft, classID: classID, title: title, groups: groups, maxSpeakers: maxSpeakers,
+                                      room: room, fingerprint: fingerprint, idempotencyKey: idempotencyKey, now: now)
+        } catch {
+            await discard(room)
+            throw error
+        }
+        if stored != classID { await discard(room) }  // a retry: the class was made the first time
+        return try await view(identity, orgID, stored)
+    }
+
+    private func create(_ identity: Identity, _ orgID: Organization.ID, _ draft: Draft, classID: LiveClass.ID, title: String,
+                        groups: [Conversation.ID], maxSpeakers: Int, room: Room?, fingerprint: String, idempotencyKey: String?,
+                        now: Date) async throws -> LiveClass.ID {
+        try await transactor.runIdempotent(scope: "live:\(identity.userID.string)", key: idempotencyKey, operation: "createLiveClass",
                                                     fingerprint: fingerprint) { db, outbox -> LiveClass.ID in
             let member = try await directory.accessMember(db, identity, orgID)
             for groupID in groups {
@@ -109,16 +147,17 @@ struct LiveService: Sendable {
                     throw AppError.forbidden("Teachers, admins and the group's owners and admins start live classes.")
                 }
             }
-            let c = LiveClass(id: .random(), orgID: orgID,
+            var c = LiveClass(id: classID, orgID: orgID,
                               teacher: PersonRef(userID: identity.userID, memberID: member.id, name: member.name), title: title,
                               groupIDs: groups, scheduledAt: draft.startNow ? nil : draft.scheduledAt, state: draft.startNow ? .live : .scheduled,
                               startedAt: draft.startNow ? now : nil, endedAt: nil, locked: false, paused: false, maxSpeakers: maxSpeakers,
                               createdAt: now, updatedAt: now)
+            c.janusRoom = room?.id
+            c.roomSecret = room?.secret
             try await store.insertClass(db, c)
             try await notify(db, outbox, c, draft.startNow ? .liveStarted : .liveScheduled, now: now)
             return c.id
         }
-        return try await view(identity, orgID, id)
     }
 
     /// A line in each of the class's groups: scheduled, live now, or its replay is ready.
@@ -144,7 +183,7 @@ struct LiveService: Sendable {
     func view(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> LiveClassView {
         try await database.read { db in
             let (c, viewer, _) = try await load(db, identity, orgID, id, writing: false)
-            return LiveClassView(liveClass: c, viewer: viewer)
+            return LiveClassView(liveClass: c, viewer: viewer, mediaAvailable: media != nil)
         }
     }
 
@@ -158,7 +197,7 @@ struct LiveService: Sendable {
             }
             var views: [LiveClassView] = []
             for c in try await store.fetchClasses(db, orgID: orgID, groupID: groupID, limit: 100) {
-                views.append(LiveClassView(liveClass: c, viewer: try await viewer(db, identity, c, member: member)))
+                views.append(LiveClassView(liveClass: c, viewer: try await viewer(db, identity, c, member: member), mediaAvailable: media != nil))
             }
             return views
         }
@@ -170,16 +209,50 @@ struct LiveService: Sendable {
     func transition(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, _ transition: LiveClass.Transition) async throws -> LiveClassView {
         let now = clock.now()
         guard transition != .replayReady else { throw AppError.forbidden("The replay is made by the server.") }
-        try await transactor.run { db, outbox in
+        // Starting: the room is made first, outside the transaction (see `create`).
+        var room: Room?
+        if transition == .start {
+            let current = try await view(identity, orgID, id)
+            try requireRunner(current.viewer)
+            if LiveClass.next(current.liveClass.state, .start) != nil {
+                room = try await makeRoom(for: current.liveClass.id, title: current.liveClass.title, maxSpeakers: current.liveClass.maxSpeakers)
+            }
+        }
+        let closing: LiveClass, tokens: [String]
+        do {
+            (closing, tokens) = try await self.transition(identity, orgID, id, transition, room: room, now: now)
+        } catch {
+            await discard(room)
+            throw error
+        }
+        await closeRoom(closing, tokens: tokens)
+        return try await view(identity, orgID, id)
+    }
+
+    private func transition(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, _ transition: LiveClass.Transition,
+                            room: Room?, now: Date) async throws -> (LiveClass, [String]) {
+        try await transactor.run { db, outbox -> (LiveClass, [String]) in
             var (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
+            let before = c
             try c.apply(transition, at: now)
+            if c.state == .live {
+                c.janusRoom = room?.id
+                c.roomSecret = room?.secret
+                c.onAir = false
+            }
+            var tokens: [String] = []
+            if c.state != .live {
+                c.janusRoom = nil
+                c.roomSecret = nil
+                tokens = try await store.deleteTokens(db, classID: c.id)
+            }
             try await store.updateClass(db, c)
             if c.state != .live { try await store.deleteHands(db, classID: c.id) }
             if c.state == .live { try await notify(db, outbox, c, .liveStarted, now: now) }
             Self.changed(outbox, c)
+            return (before, tokens)
         }
-        return try await view(identity, orgID, id)
     }
 
     /// The teacher's switches: lock (nobody new joins), pause (nobody raises a hand or speaks:
@@ -206,7 +279,7 @@ struct LiveService: Sendable {
     /// rejoin it.
     func remove(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, userID: User.ID) async throws {
         let now = clock.now()
-        try await transactor.run { db, outbox in
+        let tokens = try await transactor.run { db, outbox -> [String] in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             guard userID != c.teacher.userID else { throw AppError.conflict("teacher", "The teacher cannot be removed from their class.") }
@@ -214,7 +287,9 @@ struct LiveService: Sendable {
             try await store.insertRemoved(db, classID: c.id, userID: userID, by: identity.userID, at: now)
             try await store.deleteHands(db, classID: c.id, userID: userID)
             Self.changed(outbox, c)
+            return try await store.deleteTokens(db, classID: c.id, userID: userID)
         }
+        for token in tokens { await revoke(token) }
     }
 
     // MARK: Hands
@@ -298,9 +373,18 @@ struct LiveService: Sendable {
 
     /// Opens the video, live or the replay: checks that the caller may watch it now and starts
     /// (or resumes) their watch time.
-    func open(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, mode: WatchMode) async throws -> LiveClassView {
+    func open(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, mode: WatchMode) async throws -> (LiveClassView, Media?) {
         let now = clock.now()
-        try await transactor.run { db, _ in
+        // A new token is asked of Janus before the transaction (never while holding the writer).
+        var fresh: String?
+        if mode == .live, let media {
+            let known = try await database.read { db in try await store.fetchToken(db, classID: id, userID: identity.userID) }
+            let current = try await view(identity, orgID, id)
+            if known == nil, current.liveClass.janusRoom != nil { fresh = try await mediaCall { try await media.addToken() } }
+        }
+        var unused = fresh
+        defer { if let unused { Task { [self] in await revoke(unused) } } }
+        let joined = try await transactor.run { db, _ -> Media? in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try await requireParticipant(db, c, identity)
             try Self.requireWatchable(c, mode)
@@ -310,8 +394,94 @@ struct LiveService: Sendable {
             }
             if watch == nil { watch = .opened(at: now) } else { watch!.reopen(at: now) }
             try await store.saveWatch(db, classID: c.id, userID: identity.userID, mode: mode, watch!)
+            guard mode == .live, let media, let room = c.janusRoom else { return nil }
+            var token = try await store.fetchToken(db, classID: c.id, userID: identity.userID)
+            if token == nil {
+                guard let fresh else { throw AppError.conflict("retry", "The class's media changed: open it again.") }
+                try await store.saveToken(db, classID: c.id, userID: identity.userID, token: fresh, at: now)
+                token = fresh
+            }
+            return Media(url: media.settings.webSocketURL, room: room, token: token!, teacherFeed: Self.teacherFeed,
+                         publish: viewer.role == .teacher)
+        }
+        if joined?.token == fresh { unused = nil }
+        return (try await view(identity, orgID, id), joined)
+    }
+
+    /// The teacher's camera went on (or off) the air: students subscribe to it.
+    func setOnAir(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, onAir: Bool) async throws -> LiveClassView {
+        let now = clock.now()
+        try await transactor.run { db, outbox in
+            var (c, _, _) = try await load(db, identity, orgID, id)
+            guard c.teacher.userID == identity.userID else { throw AppError.forbidden("Only the class's teacher broadcasts.") }
+            guard c.state == .live, c.janusRoom != nil else { throw AppError.conflict("not_live", "The class is not live with video.") }
+            guard c.onAir != onAir else { return }
+            c.onAir = onAir
+            c.updatedAt = now
+            try await store.updateClass(db, c)
+            Self.changed(outbox, c)
         }
         return try await view(identity, orgID, id)
+    }
+
+    // MARK: Media rooms
+
+    /// A class's Janus room: its number and secret.
+    struct Room: Sendable {
+        var id: Int64
+        var secret: String
+    }
+
+    /// A recorded Janus room for a class that goes live (nil without Janus); `503
+    /// media_unavailable` if Janus does not answer, and the class does not start.
+    private func makeRoom(for classID: LiveClass.ID, title: String, maxSpeakers: Int) async throws -> Room? {
+        guard let media else { return nil }
+        let room = Room(id: Int64.random(in: 1...(1 << 52)), secret: (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined())
+        let directory = URL(fileURLWithPath: media.settings.recordingsDirectory).appendingPathComponent(classID.string).path
+        try await mediaCall {
+            try await media.createRoom(room.id, secret: room.secret, publishers: 1 + maxSpeakers, description: title, recordingDirectory: directory)
+        }
+        return room
+    }
+
+    /// Destroys a room that no class took (the transaction failed, or a retry found the class).
+    private func discard(_ room: Room?) async {
+        guard let media, let room else { return }
+        do {
+            try await media.destroyRoom(room.id, secret: room.secret)
+        } catch {
+            logger.warning("could not destroy an unused Janus room", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Destroys an ended class's room (its recording files are closed) and revokes its tokens. A
+    /// failure is logged: the class has ended either way.
+    private func closeRoom(_ c: LiveClass, tokens: [String]) async {
+        guard let media, let room = c.janusRoom, let secret = c.roomSecret else { return }
+        do {
+            try await media.destroyRoom(room, secret: secret)
+        } catch {
+            logger.warning("could not destroy the Janus room of a live class", metadata: ["class": "\(c.id.string)", "error": "\(error)"])
+        }
+        for token in tokens { await revoke(token) }
+    }
+
+    private func revoke(_ token: String) async {
+        do {
+            try await media?.removeToken(token)
+        } catch {
+            logger.warning("could not revoke a Janus token", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs a call to Janus; its failure is `503 media_unavailable` (the details go to the log).
+    private func mediaCall<R>(_ call: () async throws -> R) async throws -> R {
+        do {
+            return try await call()
+        } catch {
+            logger.error("Janus failed", metadata: ["error": "\(error)"])
+            throw AppError(.serviceUnavailable, "media_unavailable", "The media server does not answer: try again in a moment.")
+        }
     }
 
     /// A heartbeat from a page showing the video: credits the time since the last one (see

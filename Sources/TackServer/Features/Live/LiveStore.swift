@@ -8,10 +8,10 @@ struct LiveStore: Sendable {
     func insertClass(_ db: any SQLDatabase, _ c: LiveClass) async throws {
         try await db.insert(into: "live_classes")
             .columns("id", "org_id", "teacher_id", "title", "scheduled_at", "state", "started_at", "ended_at", "locked", "paused",
-                     "max_speakers", "created_at", "updated_at")
+                     "max_speakers", "created_at", "updated_at", "janus_room", "room_secret", "on_air")
             .values(SQLBind(c.id), SQLBind(c.orgID), SQLBind(c.teacher.userID), SQLBind(c.title), SQLBind(c.scheduledAt), SQLBind(c.state.rawValue),
                     SQLBind(c.startedAt), SQLBind(c.endedAt), SQLBind(c.locked), SQLBind(c.paused), SQLBind(c.maxSpeakers), SQLBind(c.createdAt),
-                    SQLBind(c.updatedAt))
+                    SQLBind(c.updatedAt), SQLBind(c.janusRoom), SQLBind(c.roomSecret), SQLBind(c.onAir))
             .run()
         var groups = db.insert(into: "live_class_groups").columns("class_id", "conversation_id", "org_id", "position")
         for (position, group) in c.groupIDs.enumerated() {
@@ -25,6 +25,7 @@ struct LiveStore: Sendable {
         try await db.update("live_classes")
             .set("state", to: c.state.rawValue).set("started_at", to: c.startedAt).set("ended_at", to: c.endedAt)
             .set("locked", to: c.locked).set("paused", to: c.paused).set("updated_at", to: c.updatedAt)
+            .set("janus_room", to: c.janusRoom).set("room_secret", to: c.roomSecret).set("on_air", to: c.onAir)
             .where("org_id", .equal, c.orgID).where("id", .equal, c.id)
             .run()
     }
@@ -51,7 +52,8 @@ struct LiveStore: Sendable {
     private func fetchClasses(_ db: any SQLDatabase, where condition: SQLQueryString, limit: Int = 1) async throws -> [LiveClass] {
         let rows = try await db.raw("""
             SELECT c.id, c.org_id, c.teacher_id, u.name AS teacher_name, m.id AS teacher_member_id, c.title, c.scheduled_at, c.state,
-                   c.started_at, c.ended_at, c.locked, c.paused, c.max_speakers, c.created_at, c.updated_at
+                   c.started_at, c.ended_at, c.locked, c.paused, c.max_speakers, c.created_at, c.updated_at,
+                   c.janus_room, c.room_secret, c.on_air
             FROM live_classes c JOIN users u ON u.id = c.teacher_id
             LEFT JOIN members m ON m.org_id = c.org_id AND m.user_id = c.teacher_id
             WHERE \(condition)
@@ -76,7 +78,10 @@ struct LiveStore: Sendable {
                 paused: try row.decode(column: "paused", as: Bool.self),
                 maxSpeakers: try row.decode(column: "max_speakers", as: Int.self),
                 createdAt: try row.decode(column: "created_at", as: Date.self),
-                updatedAt: try row.decode(column: "updated_at", as: Date.self))
+                updatedAt: try row.decode(column: "updated_at", as: Date.self),
+                janusRoom: try row.decode(column: "janus_room", as: Int64?.self),
+                roomSecret: try row.decode(column: "room_secret", as: String?.self),
+                onAir: try row.decode(column: "on_air", as: Bool.self))
         }
         let groups = try await db.raw("""
             SELECT class_id, conversation_id FROM live_class_groups
@@ -160,6 +165,29 @@ struct LiveStore: Sendable {
         var delete = db.delete(from: "live_hands").where("class_id", .equal, classID)
         if let userID { delete = delete.where("user_id", .equal, userID) }
         try await delete.run()
+    }
+
+    // MARK: Media tokens
+
+    func fetchToken(_ db: any SQLDatabase, classID: LiveClass.ID, userID: User.ID) async throws -> String? {
+        try await db.raw("SELECT token FROM live_media_tokens WHERE class_id = \(bind: classID) AND user_id = \(bind: userID)")
+            .first(decodingColumn: "token", as: String.self)
+    }
+
+    func saveToken(_ db: any SQLDatabase, classID: LiveClass.ID, userID: User.ID, token: String, at now: Date) async throws {
+        try await db.raw("""
+            INSERT INTO live_media_tokens (class_id, user_id, token, created_at) VALUES (\(bind: classID), \(bind: userID), \(bind: token), \(bind: now))
+            ON CONFLICT (class_id, user_id) DO UPDATE SET token = excluded.token, created_at = excluded.created_at
+            """).run()
+    }
+
+    /// Forgets a class's tokens (its room is gone); returns them, to remove from Janus.
+    func deleteTokens(_ db: any SQLDatabase, classID: LiveClass.ID, userID: User.ID? = nil) async throws -> [String] {
+        var condition: SQLQueryString = "class_id = \(bind: classID)"
+        if let userID { condition = "\(condition) AND user_id = \(bind: userID)" }
+        let tokens = try await db.raw("SELECT token FROM live_media_tokens WHERE \(condition)").all(decodingColumn: "token", as: String.self)
+        try await db.raw("DELETE FROM live_media_tokens WHERE \(condition)").run()
+        return tokens
     }
 
     // MARK: Watch time

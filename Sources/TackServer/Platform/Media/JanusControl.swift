@@ -1,0 +1,171 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Where Tack finds its Janus (the WebRTC media server) and the secrets it drives it with. The
+/// secrets stay on the server: browsers get a token of their own per class.
+public struct JanusSettings: Sendable, Equatable {
+    /// The variables, as `scripts/janus` writes them into `endpoints.env` and `secrets.env` (with
+    /// `TACK_` before each when set for Tack).
+    static let variables = ["JANUS_HTTP_URL", "JANUS_WS_URL", "JANUS_ADMIN_URL", "JANUS_API_SECRET", "JANUS_ADMIN_SECRET",
+                            "JANUS_ROOM_ADMIN_KEY", "JANUS_RECORDINGS_DIR"]
+
+    /// From `TACK_JANUS_DIR` (a folder `scripts/janus` started Janus in: its `endpoints.env` and
+    /// `secrets.env`), or from the seven `TACK_JANUS_…` variables; nil when neither is set.
+    static func from(_ environment: [String: String]) throws -> JanusSettings? {
+        var values: [String: String] = [:]
+        if let dir = environment["TACK_JANUS_DIR"], !dir.isEmpty {
+            for file in ["endpoints.env", "secrets.env"] {
+                let path = URL(fileURLWithPath: dir).appendingPathComponent(file).path
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ConfigurationError("TACK_JANUS_DIR: \(path) cannot be read")
+                }
+                for line in text.split(separator: "\n") {
+                    guard let eq = line.firstIndex(of: "=") else { continue }
+                    values[String(line[..<eq])] = String(line[line.index(after: eq)...])
+                }
+            }
+        }
+        for name in variables { if let v = environment["TACK_\(name)"], !v.isEmpty { values[name] = v } }
+        let given = variables.filter { values[$0] != nil }
+        guard !given.isEmpty else { return nil }
+        guard given.count == variables.count else {
+            throw ConfigurationError("Janus needs all of \(variables.map { "TACK_\($0)" }.joined(separator: ", ")) (or TACK_JANUS_DIR); missing "
+                                     + variables.filter { values[$0] == nil }.map { "TACK_\($0)" }.joined(separator: ", "))
+        }
+        for name in ["JANUS_HTTP_URL", "JANUS_ADMIN_URL"] {
+            guard let url = URL(string: values[name]!), ["http", "https"].contains(url.scheme ?? "") else {
+                throw ConfigurationError("TACK_\(name) must be an http:// or https:// URL")
+            }
+        }
+        guard let ws = URL(string: values["JANUS_WS_URL"]!), ["ws", "wss"].contains(ws.scheme ?? "") else {
+            throw ConfigurationError("TACK_JANUS_WS_URL must be a ws:// or wss:// URL")
+        }
+        return JanusSettings(httpURL: values["JANUS_HTTP_URL"]!, webSocketURL: values["JANUS_WS_URL"]!, adminURL: values["JANUS_ADMIN_URL"]!,
+                             apiSecret: values["JANUS_API_SECRET"]!, adminSecret: values["JANUS_ADMIN_SECRET"]!,
+                             roomAdminKey: values["JANUS_ROOM_ADMIN_KEY"]!, recordingsDirectory: values["JANUS_RECORDINGS_DIR"]!)
+    }
+
+    /// The Janus API over HTTP, as Tack reaches it (e.g. `http://127.0.0.1:8088/janus`).
+    public var httpURL: String
+    /// The Janus API over WebSocket, as browsers reach it (e.g. `wss://media.example.org/janus`).
+    public var webSocketURL: String
+    /// The admin API over HTTP (e.g. `http://127.0.0.1:7088/admin`).
+    public var adminURL: String
+    public var apiSecret: String
+    public var adminSecret: String
+    /// The VideoRoom plugin's `admin_key`: only its holder creates rooms.
+    public var roomAdminKey: String
+    /// Where Janus writes recordings (as Janus sees the path; Tack reads them from the same path).
+    public var recordingsDirectory: String
+
+    public init(httpURL: String, webSocketURL: String, adminURL: String, apiSecret: String, adminSecret: String, roomAdminKey: String,
+                recordingsDirectory: String) {
+        self.httpURL = httpURL
+        self.webSocketURL = webSocketURL
+        self.adminURL = adminURL
+        self.apiSecret = apiSecret
+        self.adminSecret = adminSecret
+        self.roomAdminKey = roomAdminKey
+        self.recordingsDirectory = recordingsDirectory
+    }
+}
+
+/// Tack's side of Janus: VideoRoom rooms and participants' tokens, through Janus's HTTP API (with
+/// the API secret and the rooms' admin key) and its admin API (with the admin secret).
+struct JanusControl: Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let videoRoom = "janus.plugin.videoroom"
+
+    let settings: JanusSettings
+    let client: HTTPClient
+    var timeout: TimeAmount = .seconds(10)
+
+    /// Creates a recorded room for `publishers` publishers (the teacher and the students who
+    /// speak); participants cannot switch its recording off.
+    func createRoom(_ room: Int64, secret: String, publishers: Int, description: String, recordingDirectory: String) async throws {
+        _ = try await videoRoom([
+            "request": "create", "room": room, "admin_key": settings.roomAdminKey, "secret": secret, "description": description,
+            "publishers": publishers, "videocodec": "vp8", "audiocodec": "opus", "record": true, "rec_dir": recordingDirectory,
+            "lock_record": true, "is_private": true,
+        ])
+    }
+
+    /// Destroys a room: its participants are sent away and its recording files are closed.
+    func destroyRoom(_ room: Int64, secret: String) async throws {
+        _ = try await videoRoom(["request": "destroy", "room": room, "secret": secret])
+    }
+
+    /// A new token that lets one browser use the VideoRoom plugin (and nothing else).
+    func addToken() async throws -> String {
+        let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") + UUID().uuidString.lowercased().prefix(8)
+        _ = try await call(settings.adminURL, ["janus": "add_token", "token": token, "plugins": [Self.videoRoom],
+                                               "admin_secret": settings.adminSecret])
+        return token
+    }
+
+    func removeToken(_ token: String) async throws {
+        _ = try await call(settings.adminURL, ["janus": "remove_token", "token": token, "admin_secret": settings.adminSecret])
+    }
+
+    /// One synchronous VideoRoom request on a short-lived session; returns the plugin's answer.
+    func videoRoom(_ body: [String: any Sendable]) async throws -> [String: Any] {
+        let created = try await api(settings.httpURL, ["janus": "create"])
+        guard let session = Self.id(created["data"]) else {
+            throw Failure(description: "Janus created no session: \(created)")
+        }
+        do {
+            let attached = try await api("\(settings.httpURL)/\(session)", ["janus": "attach", "plugin": Self.videoRoom])
+            guard let handle = Self.id(attached["data"]) else { throw Failure(description: "Janus attached no handle: \(attached)") }
+            let reply = try await api("\(settings.httpURL)/\(session)/\(handle)", ["janus": "message", "body": body])
+            _ = try? await api("\(settings.httpURL)/\(session)", ["janus": "destroy"])
+            guard let data = (reply["plugindata"] as? [String: Any])?["data"] as? [String: Any] else {
+                throw Failure(description: "Janus answered without plugin data: \(reply)")
+            }
+            if let error = data["error"] { throw Failure(description: "VideoRoom: \(error) (\(data["error_code"] ?? ""))") }
+            return data
+        } catch {
+            _ = try? await api("\(settings.httpURL)/\(session)", ["janus": "destroy"])
+            throw error
+        }
+    }
+
+    private static func id(_ data: Any?) -> Int64? {
+        let value = (data as? [String: Any])?["id"]
+        return value as? Int64 ?? (value as? Int).map(Int64.init) ?? (value as? NSNumber)?.int64Value
+    }
+
+    private func api(_ url: String, _ body: [String: any Sendable]) async throws -> [String: Any] {
+        var body = body
+        body["apisecret"] = settings.apiSecret
+        return try await call(url, body)
+    }
+
+    /// POSTs one JSON request with a fresh transaction id; a Janus error is thrown.
+    private func call(_ url: String, _ body: [String: any Sendable]) async throws -> [String: Any] {
+        var body = body
+        body["transaction"] = UUID().uuidString
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout)
+        } catch {
+            throw Failure(description: "Janus did not answer at \(url): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        guard response.status.code == 200,
+              let reply = try JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any] else {
+            throw Failure(description: "Janus answered \(response.status.code) at \(url)")
+        }
+        if reply["janus"] as? String == "error" {
+            throw Failure(description: "Janus: \((reply["error"] as? [String: Any])?["reason"] ?? reply)")
+        }
+        return reply
+    }
+}
