@@ -47,18 +47,48 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
+def describe_pages(contexts, console) -> None:
+    """What each page showed when a test failed: its address, its text and what its console said."""
+    for n, context in enumerate(contexts):
+        for page in context.pages:
+            try:
+                text = page.locator("body").inner_text(timeout=2_000)
+            except Exception as error:  # noqa: BLE001 - a diagnostic must not hide the failure
+                text = f"(unreadable: {error})"
+            print(f"--- context {n}: {page.url}\n{text[:1500]}")
+    for line in console:
+        print(line)
+
+
 @pytest.fixture
-def new_context(browser):
-    """Makes browser contexts (separate people) that are closed after the test."""
+def new_context(browser, request):
+    """Makes browser contexts (separate people) that are closed after the test; when the test
+    fails, prints what every page showed and its console errors."""
     contexts = []
+    console = []
+
+    def watch(page):
+        page.on("console", lambda m: m.type in ("error", "warning") and console.append(f"console {m.type}: {page.url} {m.text}"))
+        page.on("pageerror", lambda e: console.append(f"page error: {page.url} {e}"))
 
     def make(**options):
         options.setdefault("locale", "en-US")
         context = browser.new_context(base_url=BASE_URL, **options)
+        context.on("page", watch)
         contexts.append(context)
         return context
 
     yield make
+    if getattr(request.node, "call_failed", False):
+        describe_pages(contexts, console)
     for context in contexts:
         context.close()
 

@@ -1,7 +1,7 @@
-"""Live classes in the browser (no video yet): a teacher starts a class from a group for two groups
-at once; a student of each group follows the notice in their group to the class page, which says
-that video is not available yet; a student raises a hand and the teacher lets them speak; pausing
-lowers every hand and stops new ones; a removed student's page says so; the teacher sees who watched (nobody yet) and downloads it as
+"""Live classes in the browser on a server without a media server (video: e2e/media/test_live_media.py):
+a teacher starts a class from a group for two groups at once; a student of each group follows the
+notice in their group to the class page, which says there is no media server and how to turn one
+on; a student raises a hand and the teacher lets them speak; pausing lowers every hand and stops new ones; a removed student's page says so; the teacher sees who watched (nobody yet) and downloads it as
 CSV and XLSX (read back with openpyxl); ending the class ends it for everyone. A title with markup is shown as text."""
 
 import io
@@ -35,7 +35,9 @@ def test_teacher_runs_a_class_for_two_groups(page, new_context):
 
     # The teacher starts a class from 7A's chat, for 7A and 7B.
     teacher_page.goto(f"/#/org/{org_id}/chat/{groups['Class 7A']}")
+    expect(teacher_page.get_by_test_id("conversation-title")).to_have_text("Class 7A")
     teacher_page.get_by_test_id("conversation-live").click()
+    expect(teacher_page.get_by_test_id("live-list-page")).to_be_visible()
     create = teacher_page.get_by_test_id("live-create")
     create.get_by_test_id("live-title").fill("Maths <b>fractions</b>")
     expect(create.locator(f"input[value='{groups['Class 7A']}']")).to_be_checked()
@@ -44,7 +46,8 @@ def test_teacher_runs_a_class_for_two_groups(page, new_context):
     expect(teacher_page.get_by_test_id("live-class-title")).to_have_text("Maths <b>fractions</b>")
     expect(teacher_page.get_by_test_id("live-class-title").locator("b")).to_have_count(0)
     expect(teacher_page.get_by_test_id("live-state")).to_have_attribute("data-state", "live")
-    expect(teacher_page.get_by_test_id("live-no-video")).to_be_visible()
+    expect(teacher_page.get_by_test_id("live-no-media")).to_contain_text("TACK_JANUS_DIR")
+    expect(teacher_page.get_by_test_id("live-go-on-air")).to_have_count(0)
 
     # A student of each group follows the notice in their group.
     for student_page, group in [(a_page, "Class 7A"), (b_page, "Class 7B")]:
@@ -53,7 +56,7 @@ def test_teacher_runs_a_class_for_two_groups(page, new_context):
         expect(notice).to_contain_text("is live now")
         notice.click()
         expect(student_page.get_by_test_id("live-class-title")).to_have_text("Maths <b>fractions</b>")
-        expect(student_page.get_by_test_id("live-no-video")).to_contain_text("Video is not available yet")
+        expect(student_page.get_by_test_id("live-no-media")).to_contain_text("no media server")
         expect(student_page.get_by_test_id("live-controls")).to_have_count(0)
         expect(student_page.get_by_test_id("live-stats")).to_have_count(0)
 

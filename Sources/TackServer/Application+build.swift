@@ -126,7 +126,9 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
 public func buildApplication(_ configuration: TackConfiguration, parts: TackServerParts, logger: Logger,
                              onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: SecurityHeadersMiddleware(secureCookies: configuration.secureCookies))
+    // Live classes' pages talk to the media server's WebSocket directly.
+    let mediaSources = configuration.janus.flatMap { SecurityPolicy.source(of: $0.webSocketURL) }.map { [$0] } ?? []
+    router.add(middleware: SecurityHeadersMiddleware(secureCookies: configuration.secureCookies, connectSources: mediaSources))
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())

@@ -191,6 +191,16 @@ struct AuthAPITests {
 /// What every response carries and how the server answers what it does not understand.
 @Suite("HTTP platform")
 struct HTTPPlatformTests {
+    @Test("with a media server, the pages may also connect to its WebSocket's origin, and nowhere else")
+    func mediaServerIsAConnectSource() {
+        #expect(SecurityPolicy.source(of: "wss://media.example.org:8989/janus") == "wss://media.example.org:8989")
+        #expect(SecurityPolicy.source(of: "ws://127.0.0.1:18701/") == "ws://127.0.0.1:18701")
+        #expect(SecurityPolicy.source(of: "not a url") == nil)
+        let csp = SecurityPolicy.contentSecurityPolicy(connectSources: ["wss://media.example.org"])
+        #expect(csp.contains("connect-src 'self' wss://media.example.org;"))
+        #expect(SecurityPolicy.contentSecurityPolicy().contains("connect-src 'self';"))
+    }
+
     @Test("security headers on pages, API answers and errors", arguments: [Engine.sqlite])
     func securityHeaders(engine: Engine) async throws {
         try await withAPI(engine) { api in

@@ -238,6 +238,34 @@ struct LiveTests {
         }
     }
 
+    @Test("the teacher sees how many watch now (a heartbeat in the last 30 s); a speaker's hand carries their feed", arguments: Engine.all)
+    func watchingAndFeeds(engine: Engine) async throws {
+        try await Self.run(engine) { f in
+            let id = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB], "startNow": true]).json["id"].string!
+            #expect(try await f.call(.get, id, "", as: f.tom).json["watching"].int == 0)
+            for person in [f.sue, f.zoe, f.tom] {
+                #expect(try await f.call(.post, id, "/watch", as: person, json: ["mode": "live"]).status == .ok)
+            }
+            #expect(try await f.call(.get, id, "", as: f.tom).json["watching"].int == 2, "the students, not the teacher")
+            #expect(try await f.call(.get, id, "", as: f.ann).json["watching"].int == 2, "an admin runs classes too")
+            #expect(try await f.call(.get, id, "", as: f.sue).json["watching"].isNull, "only for whoever runs the class")
+            f.time.advance(by: 25)
+            #expect(try await f.call(.post, id, "/heartbeats", as: f.sue, json: ["mode": "live"]).status == .ok)
+            f.time.advance(by: 10)
+            #expect(try await f.call(.get, id, "", as: f.tom).json["watching"].int == 1, "Zoe's page went quiet 35 s ago")
+
+            // A hand has no feed until its owner may speak; the speaker's feed is theirs alone, never the teacher's.
+            #expect(try await f.call(.put, id, "/hands", as: f.sue).json["items"].array.first?["feed"].isNull == true)
+            let speaking = try await f.call(.put, id, "/speakers/\(f.sue.userID)", as: f.tom).json["items"].array.first
+            let feed = try #require(speaking?["feed"].int)
+            #expect(feed > 1)
+            let sue: User.ID = try parseID(f.sue.userID, "user"), zoe: User.ID = try parseID(f.zoe.userID, "user")
+            #expect(Int64(feed) == LiveHand.feed(for: sue))
+            #expect(LiveHand.feed(for: sue) != LiveHand.feed(for: zoe))
+            #expect(try await f.call(.post, id, "/transition", as: f.tom, json: ["action": "end"]).json["watching"].isNull)
+        }
+    }
+
     @Test("watch statistics: minutes from heartbeats across devices, who never watched; for the teacher and the groups' admins", arguments: Engine.all)
     func statistics(engine: Engine) async throws {
         try await Self.run(engine) { f in

@@ -78,11 +78,12 @@ export class JanusSession extends EventTarget {
   /**
    * Joins `room` as a publisher and sends every track of `stream`. Resolves once Janus reports
    * the PeerConnection up ('webrtcup'): until then Janus answers a subscriber "No such feed".
-   * Returns `{ feed, privateId, peerConnection, leave() }`; `feed` is what subscribers ask for.
+   * `id` asks for that feed number (Tack gives each publisher theirs); Janus picks one without.
+   * Returns `{ feed, privateId, handle, peerConnection, leave() }`; `feed` is what subscribers ask for.
    */
-  async publish(room, stream, { display, pin } = {}) {
+  async publish(room, stream, { display, pin, id } = {}) {
     const handle = await this.#attach();
-    const joined = await this.#message(handle, { request: 'join', ptype: 'publisher', room, display, pin });
+    const joined = await this.#message(handle, { request: 'join', ptype: 'publisher', room, display, pin, id });
     this.#announce(room, joined.data.publishers);
     const pc = this.#peerConnection(handle);
     const up = this.#webrtcUp(handle);
@@ -91,24 +92,31 @@ export class JanusSession extends EventTarget {
     const { jsep } = await this.#message(handle, { request: 'publish' }, pc.localDescription);
     await pc.setRemoteDescription(jsep);
     await up;
-    return { feed: joined.data.id, privateId: joined.data.private_id, peerConnection: pc, leave: () => this.#leave(handle) };
+    return { feed: joined.data.id, privateId: joined.data.private_id, handle, peerConnection: pc, leave: () => this.#leave(handle) };
   }
 
   /**
-   * Subscribes to one publisher's feed in `room`. Returns `{ feed, stream, peerConnection,
+   * Subscribes to one publisher's feed in `room`. Returns `{ feed, stream, handle, peerConnection,
    * leave() }`; `stream` holds the remote tracks (media starts flowing once ICE is up).
    */
   async subscribe(room, feed, { privateId, pin } = {}) {
     const handle = await this.#attach();
     const body = { request: 'join', ptype: 'subscriber', room, streams: [{ feed }], private_id: privateId, pin };
-    const { jsep: offer } = await this.#message(handle, body);
+    let offer;
+    try {
+      ({ jsep: offer } = await this.#message(handle, body));
+    } catch (error) {
+      await this.#request({ janus: 'detach' }, handle).catch(() => {}); // e.g. "No such feed": nothing to keep
+      this.#handles.delete(handle);
+      throw error;
+    }
     const pc = this.#peerConnection(handle);
     const stream = new MediaStream();
     pc.addEventListener('track', (event) => stream.addTrack(event.track));
     await pc.setRemoteDescription(offer);
     await pc.setLocalDescription(await pc.createAnswer());
     await this.#message(handle, { request: 'start' }, pc.localDescription);
-    return { feed, stream, peerConnection: pc, leave: () => this.#leave(handle) };
+    return { feed, stream, handle, peerConnection: pc, leave: () => this.#leave(handle) };
   }
 
   /** Closes every PeerConnection, destroys the Janus session and closes the WebSocket. */

@@ -3,15 +3,17 @@
  * groups at once), and a class's page — its state, the teacher's controls (start, end, cancel,
  * lock, pause), raised hands and speakers, and who watched for how long.
  *
- * There is no video yet: the page says so. An open class page is fetched afresh on every
+ * The video and sound are the stage's (`stage.js`). An open class page is fetched afresh on every
  * `live.updated` event of the class and after reconnecting.
  */
 import { h } from '../../core/dom.js';
 import { attempt, button, checkbox, errorLine, field, form } from '../../core/forms.js';
 import { errorText, formatDateTime, t } from '../../core/i18n.js';
 import { navigate } from '../../core/router.js';
+import { session } from '../auth/state.js';
 import { chat, conversationById, isManager, myUserId } from '../chat/state.js';
 import { isAdmin, membership } from '../orgs/state.js';
+import { createStage } from './stage.js';
 import {
   createClass, endTurn, fetchClass, fetchHands, fetchStatistics, letSpeak, listClasses, lowerHand, raiseHand,
   followClass, removeParticipant, setControls, statisticsExport, transition,
@@ -79,14 +81,15 @@ export function liveListPage(root, { orgId, conversationId }) {
     if (conversation && mayTeach(orgId, conversation) && !slot.firstChild) slot.append(createForm(orgId, conversation));
   };
   showForm();
-  const unsubscribe = chat.subscribe(showForm);
+  // The conversation (with one's role in it) and one's capabilities may land after the page.
+  const unsubscribe = [chat.subscribe(showForm), session.subscribe(showForm)];
   listClasses(orgId, conversationId).then((classes) => {
     status.textContent = classes.length ? '' : t('live.none');
     list.replaceChildren(...classes.map((c) => h('li', { class: 'live-item', 'data-testid': 'live-item' },
       h('a', { href: classPath(orgId, c.id), 'data-testid': 'live-item-link' }, c.title),
       stateBadge(c.state), h('span', { class: 'live-note' }, ` ${whenText(c)}`))));
   }, (error) => { status.textContent = errorText(error); });
-  return () => unsubscribe();
+  return () => unsubscribe.forEach((stop) => stop());
 }
 
 /** Runs a button's action, shows its failure in `alert`, and fetches the class afresh. */
@@ -143,6 +146,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
   const alert = errorLine();
   root.append(h('section', { class: 'live', 'data-testid': 'live-class-page' }, alert, body));
   let closed = false;
+  const stage = createStage(orgId, liveClassId, { onStale: () => update() });
 
   async function refresh() {
     const c = await fetchClass(orgId, liveClassId);
@@ -151,6 +155,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
       c.me.seesStatistics ? fetchStatistics(orgId, c.id) : null,
     ]);
     if (closed) return;
+    stage.update(c, hands);
     const mine = hands.find((hand) => hand.person.userId === myUserId());
     const run = runner(alert, update);
     const group = c.groupIds.map((id) => conversationById(id)?.name).filter(Boolean).join(t('chat.nameSeparator'));
@@ -160,8 +165,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
       h('h1', { class: 'live-title', 'data-testid': 'live-class-title' }, c.title),
       h('p', { class: 'live-meta' }, stateBadge(c.state), ' ', t('live.teacher', { name: c.teacher.name }), ' · ', whenText(c),
         group && h('span', { class: 'live-groups-line' }, ` · ${group}`)),
-      h('div', { class: 'live-stage', 'data-testid': 'live-no-video' },
-        h('p', {}, t('live.noVideo')), h('p', { class: 'live-note' }, t('live.noVideoLead'))),
+      stage.el,
       c.locked && h('p', { class: 'live-flag', 'data-testid': 'live-locked' }, t('live.lockedNote')),
       c.paused && h('p', { class: 'live-flag', 'data-testid': 'live-paused' }, t('live.pausedNote')),
       c.me.removed && h('p', { class: 'live-flag', 'data-testid': 'live-removed' }, t('live.removedNote')),
@@ -194,5 +198,5 @@ export function liveClassPage(root, { orgId, liveClassId }) {
   }
   update();
   const unfollow = followClass(liveClassId, update);
-  return () => { closed = true; unfollow(); };
+  return () => { closed = true; unfollow(); stage.destroy(); };
 }

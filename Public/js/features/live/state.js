@@ -16,6 +16,12 @@ export const endTurn = (orgId, id, userId) => api.delete(`${base(orgId)}/${id}/s
 export const removeParticipant = (orgId, id, userId) => api.put(`${base(orgId)}/${id}/removals/${userId}`);
 export const fetchStatistics = (orgId, id) => api.get(`${base(orgId)}/${id}/statistics`);
 
+/** Opens the video (`live` or `replay`): starts the caller's watch time; the live one returns `media`. */
+export const openVideo = (orgId, id, mode) => api.post(`${base(orgId)}/${id}/watch`, { mode });
+export const sendHeartbeat = (orgId, id, mode) => api.post(`${base(orgId)}/${id}/heartbeats`, { mode });
+export const setOnAir = (orgId, id, onAir) => api.put(`${base(orgId)}/${id}/on-air`, { onAir });
+export const replayUrl = (orgId, id) => `${base(orgId)}/${id}/replay`;
+
 export const statisticsExport = (orgId, id, format) => `${base(orgId)}/${id}/statistics/export?format=${format}`;
 
 /** Open class pages: `liveClassId → refresh` (one page at a time, in practice). */

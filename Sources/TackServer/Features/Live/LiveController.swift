@@ -78,7 +78,7 @@ extension APIHandler {
         let (view, media) = try await live.open(try identity(), try parseID(input.path.orgId, "orgId"),
                                                 try parseID(input.path.liveClassId, "liveClassId"), mode: WatchMode(body.mode))
         return .ok(.init(body: .json(.init(liveClass: view.api, media: media.map {
-            .init(url: $0.url, room: $0.room, token: $0.token, teacherFeed: $0.teacherFeed, publish: $0.publish)
+            .init(url: $0.url, room: $0.room, token: $0.token, teacherFeed: $0.teacherFeed, publish: $0.publish, feed: $0.feed)
         }))))
     }
 

@@ -82,6 +82,17 @@ struct LiveHand: Sendable, Equatable {
     var person: PersonRef
     var state: State
     var at: Date
+
+    /// The feed a speaker publishes their microphone as in the class's room (nil until the
+    /// teacher lets them speak): everyone else subscribes to it.
+    var feed: Int64? { state == .speaking ? Self.feed(for: person.userID) : nil }
+
+    /// A person's feed in a class's room: 48 bits of their user id, never the teacher's feed (1).
+    static func feed(for userID: User.ID) -> Int64 {
+        let b = userID.rawValue.uuid
+        let value = [b.10, b.11, b.12, b.13, b.14, b.15].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        return value < 2 ? value + 2 : value
+    }
 }
 
 /// Watching live or the replay.

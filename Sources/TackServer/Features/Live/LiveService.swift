@@ -49,7 +49,12 @@ struct LiveService: Sendable {
         var viewer: Viewer
         /// Whether this installation carries video (has a Janus).
         var mediaAvailable = false
+        /// For whoever runs a live class: how many watch it now (a heartbeat in the last 30 s).
+        var watching: Int? = nil
     }
+
+    /// A viewer counts as watching for this long after their last heartbeat (two intervals).
+    static let watchingWindow: TimeInterval = 2 * WatchTime.interval
 
     /// Where and how a person's browser joins the class's media: Janus's WebSocket, the room, a
     /// token of their own, the teacher's feed, and whether they publish.
@@ -59,6 +64,8 @@ struct LiveService: Sendable {
         var token: String
         var teacherFeed: Int64
         var publish: Bool
+        /// The feed this person publishes as: the teacher's, or theirs once they may speak.
+        var feed: Int64
     }
 
     /// The teacher publishes as this feed in the class's room.
@@ -183,7 +190,11 @@ struct LiveService: Sendable {
     func view(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> LiveClassView {
         try await database.read { db in
             let (c, viewer, _) = try await load(db, identity, orgID, id, writing: false)
-            return LiveClassView(liveClass: c, viewer: viewer, mediaAvailable: media != nil)
+            var view = LiveClassView(liveClass: c, viewer: viewer, mediaAvailable: media != nil)
+            if viewer.canRun, c.state == .live {
+                view.watching = try await store.countWatching(db, c, since: clock.now().addingTimeInterval(-Self.watchingWindow))
+            }
+            return view
         }
     }
 
@@ -401,8 +412,9 @@ struct LiveService: Sendable {
                 try await store.saveToken(db, classID: c.id, userID: identity.userID, token: fresh, at: now)
                 token = fresh
             }
+            let isTeacher = viewer.role == .teacher
             return Media(url: media.settings.webSocketURL, room: room, token: token!, teacherFeed: Self.teacherFeed,
-                         publish: viewer.role == .teacher)
+                         publish: isTeacher, feed: isTeacher ? Self.teacherFeed : LiveHand.feed(for: identity.userID))
         }
         if joined?.token == fresh { unused = nil }
         return (try await view(identity, orgID, id), joined)

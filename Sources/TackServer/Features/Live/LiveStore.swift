@@ -210,6 +210,14 @@ struct LiveStore: Sendable {
             """).run()
     }
 
+    /// How many people but the teacher opened the live video or sent a heartbeat since `since`.
+    func countWatching(_ db: any SQLDatabase, _ c: LiveClass, since: Date) async throws -> Int {
+        try await db.raw("""
+            SELECT count(*) AS n FROM live_watch WHERE class_id = \(bind: c.id) AND mode = \(bind: WatchMode.live.rawValue)
+            AND last_at >= \(bind: since) AND user_id <> \(bind: c.teacher.userID)
+            """).first()?.decode(column: "n", as: Int.self) ?? 0
+    }
+
     /// Seconds watched per person and mode.
     func fetchWatchTotals(_ db: any SQLDatabase, classID: LiveClass.ID) async throws -> [User.ID: [WatchMode: Double]] {
         var totals: [User.ID: [WatchMode: Double]] = [:]

@@ -185,22 +185,39 @@ struct NulCharacterGuard<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Security headers on every response, and the readable CSRF cookie for browsers that lack one.
-/// The Content-Security-Policy of every response: no inline script or style, nothing from elsewhere.
+/// The Content-Security-Policy of every response: no inline script or style, nothing from
+/// elsewhere — but the pages may connect to `connectSources` too (the media server's WebSocket).
 enum SecurityPolicy {
-    static let contentSecurityPolicy = [
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-        "connect-src 'self'", "font-src 'self'", "frame-ancestors 'none'", "base-uri 'none'",
-        "form-action 'self'", "object-src 'none'",
-    ].joined(separator: "; ")
+    static func contentSecurityPolicy(connectSources: [String] = []) -> String {
+        [
+            "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
+            (["connect-src 'self'"] + connectSources).joined(separator: " "), "font-src 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+            "form-action 'self'", "object-src 'none'",
+        ].joined(separator: "; ")
+    }
+
+    /// The origin (`ws://host:port`) of a URL, as a CSP source; nil if it has none.
+    static func source(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return nil }
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(hostPart)\(components.port.map { ":\($0)" } ?? "")"
+    }
 }
 
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     let secureCookies: Bool
+    let policy: String
+
+    /// `connectSources`: where else the pages may connect (the media server's WebSocket).
+    init(secureCookies: Bool, connectSources: [String] = []) {
+        self.secureCookies = secureCookies
+        policy = SecurityPolicy.contentSecurityPolicy(connectSources: connectSources)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         if response.headers[.contentSecurityPolicy] == nil {
-            response.headers[.contentSecurityPolicy] = SecurityPolicy.contentSecurityPolicy
+            response.headers[.contentSecurityPolicy] = policy
         }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"

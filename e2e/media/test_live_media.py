@@ -1,0 +1,194 @@
+"""A live class with real media, through Tack and Janus, in the browser.
+
+Tack runs inside the test's network namespace with `TACK_JANUS_DIR` pointing at the throwaway
+Janus, so the pages get their rooms and tokens from Tack the way a real installation does. A
+teacher and two students (one in each of the class's two groups) use the ordinary web app in
+Chromium with a fake camera and microphone:
+
+1. the teacher goes on the air with the camera; both students' pages decode the video (frames
+   rising, 640x480) and the teacher sees them counted as watching;
+2. a student raises a hand, the teacher lets them speak: their page publishes its microphone and
+   the other student's page receives that audio (packets rising); the teacher ends the turn and
+   it stops;
+3. the watch time of each student is credited from the page's heartbeats, never more than the
+   wall-clock time;
+4. the teacher ends the class: the pages stop the media.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PORT_BASE
+from media_harness import REPO
+
+# The browser tests' helpers (sign-up, invitations, API calls), loaded under a name of their own
+# (this folder's conftest is the one pytest knows as `conftest`).
+_spec = importlib.util.spec_from_file_location("tack_e2e", REPO / "e2e" / "conftest.py")
+web = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(web)
+
+TACK_BIN = os.environ.get("TACK_BIN", str(REPO / ".build" / "debug" / "tack"))
+TACK_PORT = PORT_BASE + 5
+
+
+@pytest.fixture
+def tack(media_ns, janus, tmp_path):
+    """Tack on 127.0.0.1 inside the namespace, driving the test's Janus."""
+    log = open(tmp_path / "tack.log", "w")
+    env = {**os.environ, "TACK_PORT": str(TACK_PORT), "TACK_DATA_DIR": str(tmp_path / "tack"), "TACK_BCRYPT_COST": "4",
+           "TACK_JANUS_DIR": str(janus.directory), "TACK_LOG_LEVEL": "warning"}
+    env.pop("TACK_DATABASE_URL", None)
+    process = subprocess.Popen(media_ns.command(TACK_BIN, "serve"), env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{TACK_PORT}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/readyz", timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError("Tack did not start:\n" + (tmp_path / "tack.log").read_text())
+            time.sleep(0.1)
+    web.BASE_URL = url
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def new_context(media_browser, tack):
+    contexts = []
+
+    def make(**options):
+        options.setdefault("locale", "en-US")
+        context = media_browser.new_context(base_url=tack, **options)
+        # What the pages say goes to the test's output (shown when it fails).
+        context.on("console", lambda m: m.type in ("error", "warning") and print(f"console {m.type}: {m.text}"))
+        context.on("weberror", lambda e: print(f"page error: {e.error}"))
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def inbound(page, testid: str, kind: str) -> dict:
+    """The inbound-rtp statistics of `kind` (audio|video) of the media element `testid`."""
+    return page.evaluate("""async ([testid, kind]) => {
+        const el = document.querySelector(`[data-testid="${testid}"]`);
+        if (!el?.tackPeer) return null;
+        const stats = await el.tackPeer.getStats();
+        for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === kind) return s;
+        return null;
+    }""", [testid, kind])
+
+
+def rising(page, testid: str, kind: str, field: str, minimum: float, seconds: float = 2.0) -> float:
+    """Waits until `field` of the inbound `kind` stream has grown by `minimum` within `seconds`
+    (polling the statistics, which change as media arrives); returns the growth per second."""
+    first = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        stats = inbound(page, testid, kind)
+        if stats and field in stats:
+            if first is None:
+                first = (time.monotonic(), stats[field])
+            elif time.monotonic() - first[0] >= seconds:
+                growth = stats[field] - first[1]
+                if growth >= minimum:
+                    return growth / (time.monotonic() - first[0])
+                first = (time.monotonic(), stats[field])
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{kind} {field} did not rise by {minimum} in {seconds} s on {testid}: {inbound(page, testid, kind)}")
+
+
+def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context):
+    owner_page = new_context().new_page()
+    _, _, org_id = web.sign_up_with_org(owner_page, kind="school")
+    teacher_page = owner_page  # the organisation's owner teaches (owners and admins run classes)
+    student_a, a_page = web.join_org(new_context, teacher_page.context, org_id)
+    student_b, b_page = web.join_org(new_context, teacher_page.context, org_id)
+    groups = []
+    for name, student in [("Class 7A", student_a), ("Class 7B", student_b)]:
+        created = web.api(teacher_page.context, "POST", f"/api/v1/orgs/{org_id}/conversations",
+                          {"name": name, "memberIds": [web.member_id(teacher_page.context, org_id, student.name)]})
+        assert created.ok, created.text()
+        groups.append(created.json()["id"])
+    made = web.api(teacher_page.context, "POST", f"/api/v1/orgs/{org_id}/live",
+                   {"title": "Fractions", "groupIds": groups, "startNow": True, "maxSpeakers": 2})
+    assert made.status == 201, made.text()
+    class_id = made.json()["id"]
+    assert made.json()["mediaAvailable"] is True
+
+    # The teacher goes on the air with the camera.
+    teacher_page.goto(f"/#/org/{org_id}/live/{class_id}")
+    teacher_page.get_by_test_id("live-go-on-air").click()
+    on_air_at = time.monotonic()
+    expect(teacher_page.get_by_test_id("live-preview")).to_be_visible(timeout=20_000)
+    expect(teacher_page.get_by_test_id("live-off-air")).to_be_visible()
+
+    # Both students (one from each group) see the picture.
+    first_frames = {}
+    opened_at = time.monotonic()
+    for page in (a_page, b_page):
+        page.goto(f"/#/org/{org_id}/live/{class_id}")
+    for name, page in (("a", a_page), ("b", b_page)):
+        video = page.get_by_test_id("live-video")
+        expect(video).to_be_visible(timeout=20_000)
+        page.wait_for_function("() => document.querySelector('[data-testid=live-video]')?.videoWidth > 0", timeout=20_000)
+        first_frames[name] = time.monotonic() - on_air_at
+        fps = rising(page, "live-video", "video", "framesDecoded", minimum=10)
+        size = page.evaluate("() => { const v = document.querySelector('[data-testid=live-video]'); return [v.videoWidth, v.videoHeight]; }")
+        assert size == [640, 480], size
+        assert fps >= 5, fps
+    # The teacher's page counts them (it refreshes the count every 15 s).
+    expect(teacher_page.get_by_test_id("live-watching")).to_have_attribute("data-count", "2", timeout=40_000)
+
+    # Student A raises a hand; the teacher lets them speak; student B hears them.
+    a_page.get_by_test_id("live-raise-hand").click()
+    teacher_page.get_by_test_id("live-let-speak").click()
+    expect(a_page.get_by_test_id("live-on-mic")).to_be_visible(timeout=20_000)
+    expect(b_page.get_by_test_id("live-speaker")).to_have_count(1, timeout=20_000)
+    audio_rate = rising(b_page, "live-speaker-media", "audio", "packetsReceived", minimum=25)
+    assert audio_rate >= 12, audio_rate
+    # The teacher hears them too.
+    rising(teacher_page, "live-speaker-media", "audio", "packetsReceived", minimum=25)
+    # The turn ends: A stops publishing, B stops hearing them.
+    teacher_page.get_by_test_id("live-end-turn").click()
+    expect(a_page.get_by_test_id("live-on-mic")).to_have_count(0, timeout=20_000)
+    expect(b_page.get_by_test_id("live-speaker")).to_have_count(0, timeout=20_000)
+
+    # Heartbeats credit each student's watching, never more than the time they had the page open.
+    def seconds_watched():
+        stats = web.api(teacher_page.context, "GET", f"/api/v1/orgs/{org_id}/live/{class_id}/statistics").json()
+        return {row["person"]["name"]: row["liveSeconds"] for row in stats["items"]}
+    deadline = time.monotonic() + 40
+    while min(seconds_watched().values()) <= 0 and time.monotonic() < deadline:
+        teacher_page.wait_for_timeout(500)
+    watched = seconds_watched()
+    elapsed = time.monotonic() - opened_at
+    for name in (student_a.name, student_b.name):
+        assert 0 < watched[name] <= elapsed + 1, (watched, elapsed)
+
+    # The teacher ends the class: everybody's media stops.
+    teacher_page.get_by_test_id("live-end").click()
+    for page in (teacher_page, a_page, b_page):
+        expect(page.get_by_test_id("live-state")).to_have_attribute("data-state", "ended", timeout=20_000)
+        expect(page.get_by_test_id("live-video")).to_have_count(0)
+    print("live media:", json.dumps({"on_air_to_first_frame_s": first_frames, "audio_packets_per_s": audio_rate, "watched_s": watched}))
