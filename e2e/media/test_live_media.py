@@ -8,8 +8,8 @@ Chromium with a fake camera and microphone:
 1. the teacher goes on the air with the camera; both students' pages decode the video (frames
    rising, 640x480) and the teacher sees them counted as watching;
 2. a student raises a hand, the teacher lets them speak: their page publishes its microphone and
-   the other student's page receives that audio (packets rising); the teacher ends the turn and
-   it stops;
+   the other student's page (and the teacher's) receives that audio (packets rising); the teacher
+   mutes everyone and it stops;
 3. the watch time of each student is credited from the page's heartbeats, never more than the
    wall-clock time;
 4. the teacher ends the class: the pages stop the media.
@@ -169,8 +169,8 @@ def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context):
     assert audio_rate >= 12, audio_rate
     # The teacher hears them too.
     rising(teacher_page, "live-speaker-media", "audio", "packetsReceived", minimum=25)
-    # The turn ends: A stops publishing, B stops hearing them.
-    teacher_page.get_by_test_id("live-end-turn").click()
+    # The teacher mutes everyone: A stops publishing, B stops hearing them.
+    teacher_page.get_by_test_id("live-mute-all").click()
     expect(a_page.get_by_test_id("live-on-mic")).to_have_count(0, timeout=20_000)
     expect(b_page.get_by_test_id("live-speaker")).to_have_count(0, timeout=20_000)
 

@@ -238,7 +238,7 @@ struct LiveTests {
         }
     }
 
-    @Test("the teacher sees how many watch now (a heartbeat in the last 30 s); a speaker's hand carries their feed", arguments: Engine.all)
+    @Test("the teacher sees how many watch now (a heartbeat in the last 30 s); a speaker's hand carries their feed; mute everyone", arguments: Engine.all)
     func watchingAndFeeds(engine: Engine) async throws {
         try await Self.run(engine) { f in
             let id = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB], "startNow": true]).json["id"].string!
@@ -262,6 +262,13 @@ struct LiveTests {
             let sue: User.ID = try parseID(f.sue.userID, "user"), zoe: User.ID = try parseID(f.zoe.userID, "user")
             #expect(Int64(feed) == LiveHand.feed(for: sue))
             #expect(LiveHand.feed(for: sue) != LiveHand.feed(for: zoe))
+
+            // Mute everyone: every turn ends, raised hands stay; only whoever runs the class.
+            #expect(try await f.call(.put, id, "/hands", as: f.zoe).status == .ok)
+            #expect(try await f.call(.delete, id, "/speakers", as: f.sue).status == .forbidden)
+            let muted = try await f.call(.delete, id, "/speakers", as: f.tom).json["items"].array
+            #expect(muted.map { $0["person"]["name"].string } == ["Zoe"] && muted.first?["state"].string == "raised")
+            #expect(try await f.call(.get, id, "", as: f.sue).json["me"]["role"].string == "viewer")
             #expect(try await f.call(.post, id, "/transition", as: f.tom, json: ["action": "end"]).json["watching"].isNull)
         }
     }

@@ -15,7 +15,7 @@ import { chat, conversationById, isManager, myUserId } from '../chat/state.js';
 import { isAdmin, membership } from '../orgs/state.js';
 import { createStage } from './stage.js';
 import {
-  createClass, endTurn, fetchClass, fetchHands, fetchStatistics, letSpeak, listClasses, lowerHand, raiseHand,
+  createClass, endTurn, muteAll, fetchClass, fetchHands, fetchStatistics, letSpeak, listClasses, lowerHand, raiseHand,
   followClass, removeParticipant, setControls, statisticsExport, transition,
 } from './state.js';
 
@@ -172,6 +172,8 @@ export function liveClassPage(root, { orgId, liveClassId }) {
       c.me.canRun && teacherControls(orgId, c, run),
       c.state === 'live' && h('section', { class: 'live-hands' },
         h('h2', {}, t('live.hands')),
+        c.me.canRun && hands.some((hand) => hand.state === 'speaking')
+          && button(t('live.muteAll'), { 'data-testid': 'live-mute-all', onclick: () => run(() => muteAll(orgId, c.id)) }),
         c.me.role !== 'teacher' && !c.me.removed && (mine
           ? button(t(mine.state === 'speaking' ? 'live.hand.stop' : 'live.hand.lower'), {
             'data-testid': 'live-lower-hand', onclick: () => run(() => lowerHand(orgId, c.id)),

@@ -13,6 +13,7 @@ export const raiseHand = (orgId, id) => api.put(`${base(orgId)}/${id}/hands`).th
 export const lowerHand = (orgId, id) => api.delete(`${base(orgId)}/${id}/hands`).then((r) => r.items);
 export const letSpeak = (orgId, id, userId) => api.put(`${base(orgId)}/${id}/speakers/${userId}`).then((r) => r.items);
 export const endTurn = (orgId, id, userId) => api.delete(`${base(orgId)}/${id}/speakers/${userId}`).then((r) => r.items);
+export const muteAll = (orgId, id) => api.delete(`${base(orgId)}/${id}/speakers`).then((r) => r.items);
 export const removeParticipant = (orgId, id, userId) => api.put(`${base(orgId)}/${id}/removals/${userId}`);
 export const fetchStatistics = (orgId, id) => api.get(`${base(orgId)}/${id}/statistics`);
 

@@ -73,6 +73,11 @@ extension APIHandler {
                                                                    userID: try parseID(input.path.userId, "userId"), speaking: false).map(\.api)))))
     }
 
+    func muteAllLiveSpeakers(_ input: Operations.MuteAllLiveSpeakers.Input) async throws -> Operations.MuteAllLiveSpeakers.Output {
+        .ok(.init(body: .json(.init(items: try await live.muteAll(try identity(), try parseID(input.path.orgId, "orgId"),
+                                                                try parseID(input.path.liveClassId, "liveClassId")).map(\.api)))))
+    }
+
     func openLiveVideo(_ input: Operations.OpenLiveVideo.Input) async throws -> Operations.OpenLiveVideo.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("invalid_body", "Send JSON.") }
         let (view, media) = try await live.open(try identity(), try parseID(input.path.orgId, "orgId"),

@@ -361,6 +361,18 @@ struct LiveService: Sendable {
         }
     }
 
+    /// Mute everyone: every speaker's turn ends (raised hands stay).
+    func muteAll(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
+        try await transactor.run { db, outbox in
+            let (c, viewer, _) = try await load(db, identity, orgID, id)
+            try requireRunner(viewer)
+            try Self.requireActive(c)
+            try await store.deleteHands(db, classID: c.id, state: .speaking)
+            Self.changed(outbox, c)
+            return try await store.fetchHands(db, classID: c.id)
+        }
+    }
+
     func hands(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
         try await database.read { db in
             let (c, _, _) = try await load(db, identity, orgID, id, writing: false)

@@ -161,9 +161,11 @@ struct LiveStore: Sendable {
     }
 
     /// Lowers one person's hand (or ends their turn); all hands when `userID` is nil.
-    func deleteHands(_ db: any SQLDatabase, classID: LiveClass.ID, userID: User.ID? = nil) async throws {
+    /// Someone's hand, the hands in `state`, or every hand of a class.
+    func deleteHands(_ db: any SQLDatabase, classID: LiveClass.ID, userID: User.ID? = nil, state: LiveHand.State? = nil) async throws {
         var delete = db.delete(from: "live_hands").where("class_id", .equal, classID)
         if let userID { delete = delete.where("user_id", .equal, userID) }
+        if let state { delete = delete.where("state", .equal, state.rawValue) }
         try await delete.run()
     }
 
