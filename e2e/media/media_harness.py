@@ -191,6 +191,53 @@ class StaticServer:
         self.log.close()
 
 
+class TackServer:
+    """`tack serve` on 127.0.0.1:`port` inside the namespace, on SQLite in `data_dir`, driving
+    `janus` (TACK_JANUS_DIR). Start it from inside the namespace (it waits for /readyz there)."""
+
+    def __init__(self, namespace: Namespace, janus: Janus, data_dir: Path, port: int, binary: str, **env):
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = data_dir.parent / "tack.log"
+        self.log = open(self.log_path, "w")
+        environment = {**os.environ, "TACK_PORT": str(port), "TACK_DATA_DIR": str(data_dir), "TACK_JANUS_DIR": str(janus.directory),
+                       "TACK_LOG_LEVEL": "warning", **env}
+        environment.pop("TACK_DATABASE_URL", None)
+        self.process = subprocess.Popen(namespace.command(binary, "serve"), env=environment, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/readyz", timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("Tack did not start:\n" + self.log_path.read_text())
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def load_web_helpers():
+    """The browser tests' helpers (e2e/conftest.py: sign-up, invitations, API calls) as a module
+    of its own name (this folder's conftest is the one pytest knows as `conftest`). Set its
+    `BASE_URL` to the server under test."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("tack_e2e", REPO / "e2e" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def mjr_header(path: Path) -> dict:
     """The JSON header of a Janus recording: t (a|v), c (codec), s (created, µs since the epoch),
     u (first packet written, µs)."""

@@ -15,59 +15,30 @@ Chromium with a fake camera and microphone:
 4. the teacher ends the class: the pages stop the media.
 """
 
-import importlib.util
 import json
 import os
-import subprocess
 import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
 from conftest import PORT_BASE
-from media_harness import REPO
+from media_harness import REPO, TackServer, load_web_helpers
 
-# The browser tests' helpers (sign-up, invitations, API calls), loaded under a name of their own
-# (this folder's conftest is the one pytest knows as `conftest`).
-_spec = importlib.util.spec_from_file_location("tack_e2e", REPO / "e2e" / "conftest.py")
-web = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(web)
-
+web = load_web_helpers()
 TACK_BIN = os.environ.get("TACK_BIN", str(REPO / ".build" / "debug" / "tack"))
-TACK_PORT = PORT_BASE + 5
 
 
 @pytest.fixture
 def tack(media_ns, janus, tmp_path):
     """Tack on 127.0.0.1 inside the namespace, driving the test's Janus."""
-    log = open(tmp_path / "tack.log", "w")
-    env = {**os.environ, "TACK_PORT": str(TACK_PORT), "TACK_DATA_DIR": str(tmp_path / "tack"), "TACK_BCRYPT_COST": "4",
-           "TACK_JANUS_DIR": str(janus.directory), "TACK_LOG_LEVEL": "warning"}
-    env.pop("TACK_DATABASE_URL", None)
-    process = subprocess.Popen(media_ns.command(TACK_BIN, "serve"), env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{TACK_PORT}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/readyz", timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise RuntimeError("Tack did not start:\n" + (tmp_path / "tack.log").read_text())
-            time.sleep(0.1)
-    web.BASE_URL = url
+    server = TackServer(media_ns, janus, tmp_path / "tack", PORT_BASE + 5, TACK_BIN, TACK_BCRYPT_COST="4")
+    server.wait_ready()
+    web.BASE_URL = server.url
     try:
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture
