@@ -77,9 +77,12 @@ struct LiveMediaTests {
             let room = try #require(teacher["room"].int.map(Int64.init), "\(opened.text)")
             #expect(try await janus.roomExists(room), "the room is made when the class goes live")
             #expect(teacher["url"].string == janus.settings.webSocketURL)
-            #expect(teacher["publish"].bool == true && teacher["teacherFeed"].int == 1)
+            let teacherFeed = try #require(teacher["teacherFeed"].int)
+            #expect(teacher["publish"].bool == true && teacher["feed"].int == teacherFeed)
             let sue = try await f.call(.post, id, "/watch", as: f.sue, json: ["mode": "live"]).json["media"]
             #expect(sue["room"].int == teacher["room"].int && sue["publish"].bool == false)
+            #expect(sue["teacherFeed"].isNull, "nobody learns the teacher's feed before the teacher holds it")
+            #expect(sue["feed"].int != nil && sue["feed"].int != teacherFeed)
             #expect(sue["token"].string != teacher["token"].string, "a token per person")
             #expect(try await f.call(.post, id, "/watch", as: f.sue, json: ["mode": "live"]).json["media"]["token"].string == sue["token"].string,
                     "the same token on every device")
@@ -91,6 +94,14 @@ struct LiveMediaTests {
             #expect(try await f.call(.put, id, "/on-air", as: f.sue, json: ["onAir": true]).status == .forbidden)
             #expect(try await f.call(.put, id, "/on-air", as: f.tom, json: ["onAir": true]).json["onAir"].bool == true)
             #expect(try await f.call(.get, id, "", as: f.zoe).json["onAir"].bool == true)
+            #expect(try await f.call(.post, id, "/watch", as: f.sue, json: ["mode": "live"]).json["media"]["teacherFeed"].int == teacherFeed)
+
+            // A speaker's feed is theirs alone (as their page was told), named once they may speak.
+            #expect(try await f.call(.put, id, "/hands", as: f.sue).json["items"].array.first?["feed"].isNull == true)
+            #expect(try await f.call(.put, id, "/hands", as: f.zoe).status == .ok)
+            let hands = try await f.call(.put, id, "/speakers/\(f.sue.userID)", as: f.tom).json["items"].array
+            #expect(hands.first { $0["person"]["name"].string == "Sue" }?["feed"].int == sue["feed"].int)
+            #expect(hands.first { $0["person"]["name"].string == "Zoe" }?["feed"].isNull == true)
 
             // Removed: the token no longer opens Janus.
             let max = try await f.call(.post, id, "/watch", as: f.max, json: ["mode": "live"]).json["media"]["token"].string!

@@ -114,7 +114,7 @@ export function createStage(orgId, liveClassId, { onStale }) {
 
   function wantedFeeds() {
     if (!conn) return [];
-    const feeds = c.me.role !== 'teacher' && c.onAir ? [conn.media.teacherFeed] : [];
+    const feeds = c.me.role !== 'teacher' && c.onAir && conn.media.teacherFeed != null ? [conn.media.teacherFeed] : [];
     for (const hand of hands) if (hand.feed && hand.feed !== conn.media.feed) feeds.push(hand.feed);
     return feeds;
   }
@@ -191,6 +191,8 @@ export function createStage(orgId, liveClassId, { onStale }) {
     }
     if (!conn && !(await connect())) return undefined;
     problem = '';
+    // Students learn the teacher's feed once the teacher is on the air: ask again then.
+    if (c.onAir && conn.media.teacherFeed == null) conn.media = (await openVideo(orgId, liveClassId, 'live')).media ?? conn.media;
     // Publishing: the teacher's camera or screen, a speaker's microphone (and camera).
     const kind = wantedPublication();
     if ((conn.pub?.kind ?? null) !== kind) {

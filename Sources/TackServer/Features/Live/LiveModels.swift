@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Tagged
 
@@ -82,16 +83,27 @@ struct LiveHand: Sendable, Equatable {
     var person: PersonRef
     var state: State
     var at: Date
-
     /// The feed a speaker publishes their microphone as in the class's room (nil until the
-    /// teacher lets them speak): everyone else subscribes to it.
-    var feed: Int64? { state == .speaking ? Self.feed(for: person.userID) : nil }
+    /// teacher lets them speak, and without a media server): everyone else subscribes to it.
+    var feed: Int64? = nil
+}
 
-    /// A person's feed in a class's room: 48 bits of their user id, never the teacher's feed (1).
-    static func feed(for userID: User.ID) -> Int64 {
-        let b = userID.rawValue.uuid
-        let value = [b.10, b.11, b.12, b.13, b.14, b.15].reduce(Int64(0)) { $0 << 8 | Int64($1) }
-        return value < 2 ? value + 2 : value
+/// The feed numbers publishers take in a class's Janus room. Janus lets whoever joins first take a
+/// number, so they cannot be guessed: each is derived from the room's secret (which no browser
+/// gets) — the teacher's, told to students only once the teacher holds it (on the air), and each
+/// student's, told to everyone only once the teacher lets them speak. Pages subscribe only to
+/// the feeds Tack names, so a feed published under any other number reaches nobody.
+extension LiveClass {
+    var teacherFeed: Int64? { feedNumber("teacher") }
+
+    func speakerFeed(_ userID: User.ID) -> Int64? { feedNumber("speaker:\(userID.string)") }
+
+    private func feedNumber(_ label: String) -> Int64? {
+        guard let roomSecret else { return nil }
+        let digest = HMAC<SHA256>.authenticationCode(for: Data(label.utf8), using: SymmetricKey(data: Data(roomSecret.utf8)))
+        // 52 bits: a JavaScript number holds it exactly.
+        let value = digest.prefix(7).reduce(Int64(0)) { $0 << 8 | Int64($1) } >> 4
+        return max(value, 1)
     }
 }
 

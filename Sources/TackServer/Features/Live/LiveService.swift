@@ -57,19 +57,17 @@ struct LiveService: Sendable {
     static let watchingWindow: TimeInterval = 2 * WatchTime.interval
 
     /// Where and how a person's browser joins the class's media: Janus's WebSocket, the room, a
-    /// token of their own, the teacher's feed, and whether they publish.
+    /// token of their own, the teacher's feed (for students, once the teacher is on the air), and
+    /// whether they publish.
     struct Media: Sendable, Equatable {
         var url: String
         var room: Int64
         var token: String
-        var teacherFeed: Int64
+        var teacherFeed: Int64?
         var publish: Bool
         /// The feed this person publishes as: the teacher's, or theirs once they may speak.
         var feed: Int64
     }
-
-    /// The teacher publishes as this feed in the class's room.
-    static let teacherFeed: Int64 = 1
 
     private func viewer(_ db: any SQLDatabase, _ identity: Identity, _ c: LiveClass, member: Member) async throws -> Viewer {
         let isTeacher = c.teacher.userID == identity.userID
@@ -317,7 +315,7 @@ struct LiveService: Sendable {
                 try await store.saveHand(db, classID: c.id, userID: identity.userID, state: .raised, at: now)
                 Self.changed(outbox, c)
             }
-            return try await store.fetchHands(db, classID: c.id)
+            return try await handsWithFeeds(db, c)
         }
     }
 
@@ -329,7 +327,7 @@ struct LiveService: Sendable {
                 try await store.deleteHands(db, classID: c.id, userID: identity.userID)
                 Self.changed(outbox, c)
             }
-            return try await store.fetchHands(db, classID: c.id)
+            return try await handsWithFeeds(db, c)
         }
     }
 
@@ -344,20 +342,20 @@ struct LiveService: Sendable {
             guard speaking else {
                 try await store.deleteHands(db, classID: c.id, userID: userID)
                 Self.changed(outbox, c)
-                return try await store.fetchHands(db, classID: c.id)
+                return try await handsWithFeeds(db, c)
             }
             try Self.requireActive(c)
             guard let hand = hands.first(where: { $0.person.userID == userID }),
                   !(try await store.isRemoved(db, classID: c.id, userID: userID)) else {
                 throw AppError.conflict("no_raised_hand", "Only a student who raised their hand is let speak.")
             }
-            guard hand.state != .speaking else { return hands }
+            guard hand.state != .speaking else { return Self.withFeeds(hands, c) }
             guard hands.filter({ $0.state == .speaking }).count < c.maxSpeakers else {
                 throw AppError.conflict("too_many_speakers", "At most \(c.maxSpeakers) students speak at once: end someone's turn first.")
             }
             try await store.saveHand(db, classID: c.id, userID: userID, state: .speaking, at: now)
             Self.changed(outbox, c)
-            return try await store.fetchHands(db, classID: c.id)
+            return try await handsWithFeeds(db, c)
         }
     }
 
@@ -369,14 +367,27 @@ struct LiveService: Sendable {
             try Self.requireActive(c)
             try await store.deleteHands(db, classID: c.id, state: .speaking)
             Self.changed(outbox, c)
-            return try await store.fetchHands(db, classID: c.id)
+            return try await handsWithFeeds(db, c)
         }
     }
 
     func hands(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
         try await database.read { db in
             let (c, _, _) = try await load(db, identity, orgID, id, writing: false)
-            return try await store.fetchHands(db, classID: c.id)
+            return try await handsWithFeeds(db, c)
+        }
+    }
+
+    /// The class's hands, each speaker's with the feed they publish as.
+    private func handsWithFeeds(_ db: any SQLDatabase, _ c: LiveClass) async throws -> [LiveHand] {
+        Self.withFeeds(try await store.fetchHands(db, classID: c.id), c)
+    }
+
+    private static func withFeeds(_ hands: [LiveHand], _ c: LiveClass) -> [LiveHand] {
+        hands.map { hand in
+            var hand = hand
+            hand.feed = hand.state == .speaking ? c.speakerFeed(hand.person.userID) : nil
+            return hand
         }
     }
 
@@ -424,9 +435,9 @@ struct LiveService: Sendable {
                 try await store.saveToken(db, classID: c.id, userID: identity.userID, token: fresh, at: now)
                 token = fresh
             }
-            let isTeacher = viewer.role == .teacher
-            return Media(url: media.settings.webSocketURL, room: room, token: token!, teacherFeed: Self.teacherFeed,
-                         publish: isTeacher, feed: isTeacher ? Self.teacherFeed : LiveHand.feed(for: identity.userID))
+            let isTeacher = viewer.role == .teacher, teacherFeed = c.teacherFeed ?? 0
+            return Media(url: media.settings.webSocketURL, room: room, token: token!, teacherFeed: isTeacher || c.onAir ? teacherFeed : nil,
+                         publish: isTeacher, feed: isTeacher ? teacherFeed : c.speakerFeed(identity.userID) ?? 0)
         }
         if joined?.token == fresh { unused = nil }
         return (try await view(identity, orgID, id), joined)
