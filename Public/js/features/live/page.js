@@ -3,7 +3,8 @@
  * groups at once), and a class's page — its state, the teacher's controls (start, end, cancel,
  * lock, pause), raised hands and speakers, and who watched for how long.
  *
- * There is no video yet: the page says so. An open class page is fetched afresh on every
+ * Live video is not shown yet: the page says so; once the class's recording has been converted
+ * the stage plays the replay (`replay.js`). An open class page is fetched afresh on every
  * `live.updated` event of the class and after reconnecting.
  */
 import { h } from '../../core/dom.js';
@@ -16,6 +17,7 @@ import {
   createClass, endTurn, fetchClass, fetchHands, fetchStatistics, letSpeak, listClasses, lowerHand, raiseHand,
   followClass, removeParticipant, setControls, statisticsExport, transition,
 } from './state.js';
+import { replayPlayer } from './replay.js';
 
 const classPath = (orgId, id) => `#/org/${orgId}/live/${id}`;
 
@@ -143,6 +145,21 @@ export function liveClassPage(root, { orgId, liveClassId }) {
   const alert = errorLine();
   root.append(h('section', { class: 'live', 'data-testid': 'live-class-page' }, alert, body));
   let closed = false;
+  // One player for the page's life: refreshes move the same element, which keeps playing.
+  let player = null;
+
+  function stage(c) {
+    if (c.state === 'replay_ready') {
+      player ??= replayPlayer(orgId, c.id);
+      return h('div', { class: 'live-stage has-video' }, player.node);
+    }
+    if (c.state === 'ended') {
+      return h('div', { class: 'live-stage', 'data-testid': 'live-no-replay' },
+        h('p', {}, t(c.replayFailed ? 'live.replayFailed' : 'live.replayPending')));
+    }
+    return h('div', { class: 'live-stage', 'data-testid': 'live-no-video' },
+      h('p', {}, t('live.noVideo')), h('p', { class: 'live-note' }, t('live.noVideoLead')));
+  }
 
   async function refresh() {
     const c = await fetchClass(orgId, liveClassId);
@@ -160,8 +177,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
       h('h1', { class: 'live-title', 'data-testid': 'live-class-title' }, c.title),
       h('p', { class: 'live-meta' }, stateBadge(c.state), ' ', t('live.teacher', { name: c.teacher.name }), ' · ', whenText(c),
         group && h('span', { class: 'live-groups-line' }, ` · ${group}`)),
-      h('div', { class: 'live-stage', 'data-testid': 'live-no-video' },
-        h('p', {}, t('live.noVideo')), h('p', { class: 'live-note' }, t('live.noVideoLead'))),
+      stage(c),
       c.locked && h('p', { class: 'live-flag', 'data-testid': 'live-locked' }, t('live.lockedNote')),
       c.paused && h('p', { class: 'live-flag', 'data-testid': 'live-paused' }, t('live.pausedNote')),
       c.me.removed && h('p', { class: 'live-flag', 'data-testid': 'live-removed' }, t('live.removedNote')),
@@ -194,5 +210,5 @@ export function liveClassPage(root, { orgId, liveClassId }) {
   }
   update();
   const unfollow = followClass(liveClassId, update);
-  return () => { closed = true; unfollow(); };
+  return () => { closed = true; unfollow(); player?.stop(); };
 }

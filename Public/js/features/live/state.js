@@ -16,6 +16,10 @@ export const endTurn = (orgId, id, userId) => api.delete(`${base(orgId)}/${id}/s
 export const removeParticipant = (orgId, id, userId) => api.put(`${base(orgId)}/${id}/removals/${userId}`);
 export const fetchStatistics = (orgId, id) => api.get(`${base(orgId)}/${id}/statistics`);
 
+export const replayURL = (orgId, id) => `${base(orgId)}/${id}/replay`;
+export const openReplay = (orgId, id) => api.post(`${base(orgId)}/${id}/watch`, { mode: 'replay' });
+export const replayHeartbeat = (orgId, id) => api.post(`${base(orgId)}/${id}/heartbeats`, { mode: 'replay' });
+
 export const statisticsExport = (orgId, id, format) => `${base(orgId)}/${id}/statistics/export?format=${format}`;
 
 /** Open class pages: `liveClassId → refresh` (one page at a time, in practice). */

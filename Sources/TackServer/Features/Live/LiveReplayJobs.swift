@@ -101,8 +101,8 @@ extension LiveService {
     }
 }
 
-/// `live.replay`: converts an ended class's recording (outside any transaction), then in the
-/// job's own commit makes the class `replay_ready`. A conversion that throws is retried by the
+/// `live.replay`: converts an ended class's recording (outside any transaction, renewing the
+/// job's lease while it runs), then in the job's own commit makes the class `replay_ready`. A conversion that throws is retried by the
 /// scheduler; after the last attempt the class is marked `replayFailed` and the job fails. A
 /// class without recordings stays `ended`.
 struct LiveReplayHandler: JobHandler {
@@ -118,7 +118,7 @@ struct LiveReplayHandler: JobHandler {
         let output = service.replayDirectory.appendingPathComponent(LiveService.replayFile(job.classID))
         let file: ReplayFile?
         do {
-            file = try await converter.convert(URL(fileURLWithPath: job.recordings, isDirectory: true), output)
+            file = try await run.keepingLease { try await converter.convert(URL(fileURLWithPath: job.recordings, isDirectory: true), output) }
         } catch {
             if run.job.attempts >= run.job.maxAttempts {
                 service.logger.error("the replay of a live class could not be made; it stays ended",
