@@ -106,9 +106,8 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
                            media: configuration.janus.map { JanusControl(settings: $0, client: HTTPClient.shared) }, jobs: jobs.queue,
                            replayDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("live", isDirectory: true),
                            logger: logger)
-    for handler in ding.jobHandlers + mail.jobHandlers + announcements.jobHandlers + health.jobHandlers + live.jobHandlers() {
-        jobs.register(handler)
-    }
+    let handlers: [[any JobHandler]] = [ding.jobHandlers, mail.jobHandlers, announcements.jobHandlers, health.jobHandlers, live.jobHandlers()]
+    for handler in handlers.joined() { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))

@@ -92,8 +92,8 @@ struct LiveReplayTests {
 
     static func replayJobs(_ f: LiveFixture) async throws -> [(state: String, attempts: Int)] {
         try await f.api.parts.database.read { db in
-            try await db.raw("SELECT state, attempts FROM jobs WHERE kind = 'live.replay'").all().map {
-                (try $0.decode(column: "state", as: String.self), try $0.decode(column: "attempts", as: Int.self))
+            try await db.raw("SELECT state, attempts FROM jobs WHERE kind = 'live.replay'").all().map { row -> (state: String, attempts: Int) in
+                (try row.decode(column: "state", as: String.self), try row.decode(column: "attempts", as: Int.self))
             }
         }
     }
@@ -196,7 +196,7 @@ struct LiveReplayTests {
             #expect(whole.text == FakeConverter.content)
             #expect(whole.headers[.contentType] == "video/webm")
             #expect(whole.headers[.acceptRanges] == "bytes")
-            #expect(whole.headers[.xContentTypeOptions] == "nosniff")
+            #expect(whole.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             #expect(whole.headers[.contentDisposition]?.hasPrefix("inline; filename=\"Maths _7_.webm\"") == true, "\(whole.headers)")
             let content = Array(FakeConverter.content.utf8)
             for (range, expected, contentRange) in [("bytes=0-99", 0...99, "bytes 0-99/1000"), ("bytes=990-", 990...999, "bytes 990-999/1000"),

@@ -126,7 +126,7 @@ extension APIHandler {
     /// The replay, streamed from disk: the whole file, or the one byte range asked for.
     func getLiveReplay(_ input: Operations.GetLiveReplay.Input) async throws -> Operations.GetLiveReplay.Output {
         let (c, file) = try await live.replay(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"))
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.int64Value else {
+        guard let size = FileChunks.size(of: file.path) else {
             throw AppError.notFound("Replay")
         }
         Self.setDownloadHeaders(name: "\(c.title).webm", inline: true)

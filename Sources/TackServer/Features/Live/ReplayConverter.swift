@@ -73,7 +73,7 @@ struct JanusRecordingConverter: Sendable {
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
               let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let kind = (json["t"] as? String).flatMap(Track.Kind.init(rawValue:)),
-              let start = (json["u"] as? NSNumber)?.int64Value, start > 0 else { return nil }
+              let start = Self.integer(json["u"]), start > 0 else { return nil }
         return Track(file: file, kind: kind, codec: (json["c"] as? String ?? "").lowercased(), feed: Self.feed(inFileName: file.lastPathComponent),
                      start: start)
     }
@@ -116,20 +116,22 @@ struct JanusRecordingConverter: Sendable {
         let voices = inputs.filter { $0.track.kind == .audio }
         let copyVideo = pictures.count == 1 && ["vp8", "vp9"].contains(pictures[0].track.codec)
         if copyVideo {
-            arguments += ["-itsoffset", String(format: "%.3f", offset(pictures[0].track)), "-i", pictures[0].file.path]
+            arguments += ["-itsoffset", Self.seconds(offset(pictures[0].track)), "-i", pictures[0].file.path]
             maps += ["-map", "0:v", "-c:v", "copy"]
         } else if !pictures.isEmpty {
             // A black canvas as long as the whole recording, each video file laid on it at its time.
             var end = 0.0
-            for picture in pictures { end = max(end, offset(picture.track) + (try await duration(picture.file))) }
-            for voice in voices { end = max(end, offset(voice.track) + (try await duration(voice.file))) }
-            arguments += ["-f", "lavfi", "-i", String(format: "color=c=black:s=1280x720:r=25:d=%.3f", end)]
+            for input in pictures + voices {
+                let length = try await duration(input.file)
+                end = max(end, offset(input.track) + length)
+            }
+            arguments += ["-f", "lavfi", "-i", "color=c=black:s=1280x720:r=25:d=\(Self.seconds(end))"]
             var base = "[0:v]"
             for (index, picture) in pictures.enumerated() {
                 arguments += ["-i", picture.file.path]
                 let input = index + 1
-                filters.append(String(format: "[%d:v]scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setpts=PTS-STARTPTS+%.3f/TB[p%d]",
-                                      input, offset(picture.track), input))
+                filters.append("[\(input):v]scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,"
+                               + "setpts=PTS-STARTPTS+\(Self.seconds(offset(picture.track)))/TB[p\(input)]")
                 filters.append("\(base)[p\(input)]overlay=eof_action=pass[v\(input)]")
                 base = "[v\(input)]"
             }
@@ -158,7 +160,7 @@ struct JanusRecordingConverter: Sendable {
         _ = try await ChildProcess(ffmpeg, arguments).output()
 
         let seconds = try await duration(temporary)
-        let bytes = (try FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? NSNumber)?.int64Value ?? 0
+        let bytes = FileChunks.size(of: temporary.path) ?? 0
         let fd = open(temporary.path, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
         guard rename(temporary.path, output.path) == 0 else {
@@ -167,6 +169,20 @@ struct JanusRecordingConverter: Sendable {
         let dir = open(folder.path, O_RDONLY)
         if dir >= 0 { fsync(dir); close(dir) }
         return ReplayFile(bytes: bytes, seconds: seconds)
+    }
+
+    /// Seconds with three decimals, as ffmpeg's options take them.
+    static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    /// A JSON number as `JSONSerialization` gives it on this platform.
+    static func integer(_ value: Any?) -> Int64? {
+        switch value {
+        case let v as Int: Int64(v)
+        case let v as Int64: v
+        case let v as Double: Int64(v)
+        case let v as NSNumber: v.int64Value
+        default: nil
+        }
     }
 
     /// A media file's length in seconds, as ffprobe reads it.

@@ -11,6 +11,13 @@ struct FileChunks: AsyncSequence, Sendable {
 
     func makeAsyncIterator() -> Iterator { Iterator(path: path, range: range) }
 
+    /// A regular file's size in bytes; nil if there is no such file.
+    static func size(of path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
+
     final class Iterator: AsyncIteratorProtocol {
         private let path: String
         private var offset: Int64
@@ -34,7 +41,7 @@ struct FileChunks: AsyncSequence, Sendable {
                 fd = open(path, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw FileStoreError("cannot open \(path): \(errno)") }
             }
-            var buffer = [UInt8](repeating: 0, count: Int(min(Int64(FileChunks.chunk), end - offset)))
+            var buffer = [UInt8](repeating: 0, count: Int(Swift.min(Int64(FileChunks.chunk), end - offset)))
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
             guard n > 0 else { throw FileStoreError("cannot read \(path) at \(offset): \(n < 0 ? errno : 0)") }
             offset += Int64(n)

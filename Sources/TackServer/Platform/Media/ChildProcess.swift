@@ -74,12 +74,13 @@ struct ChildProcess: Sendable {
         guard spawned == 0 else { throw Failure(description: "\(executable) could not be started: \(String(cString: strerror(spawned)))") }
 
         // The timeout: a timer that kills the child's whole group, unless it ended first.
+        let child = pid
         let timedOut = ManagedFlag()
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + timeout)
         timer.setEventHandler {
             timedOut.set()
-            kill(-pid, SIGKILL)
+            kill(-child, SIGKILL)
         }
         timer.resume()
         var status: Int32 = 0
