@@ -198,8 +198,8 @@ def mjr_header(path: Path) -> dict:
 
 
 def tack_binary() -> Path:
-    """The `tack` executable to convert with: TACK_BINARY, or the debug build of this tree."""
-    return Path(os.environ.get("TACK_BINARY", REPO / ".build" / "debug" / "tack"))
+    """The `tack` executable to convert with: TACK_BIN, or the debug build of this tree."""
+    return Path(os.environ.get("TACK_BIN", REPO / ".build" / "debug" / "tack"))
 
 
 def convert_recording(recordings: Path, out: Path) -> Path:
@@ -207,7 +207,7 @@ def convert_recording(recordings: Path, out: Path) -> Path:
     `tack live-replay convert` (janus-pp-rec per file, then ffmpeg: the teacher's picture, every
     voice mixed, each placed by its first packet)."""
     tack = tack_binary()
-    assert tack.exists(), f"{tack} is missing: swift build (or set TACK_BINARY)"
+    assert tack.exists(), f"{tack} is missing: swift build (or set TACK_BIN)"
     _run(str(tack), "live-replay", "convert", recordings, out)
     return out
 
