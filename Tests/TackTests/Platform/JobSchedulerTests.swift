@@ -53,6 +53,18 @@ final class RecordingBatchHandler: BatchJobHandler {
 
 @Suite("Job scheduler")
 struct JobSchedulerTests {
+    func enqueue(_ parts: TackServerParts, _ name: String, due: Date? = nil, dedupeKey: String? = nil, maxAttempts: Int = 8,
+                 kind: String = "test.record") async throws -> Job.ID {
+        try await parts.database.write { db in
+            try await parts.jobs.queue.enqueue(db, Outbox(), kind: kind, payload: RecordingHandler.Payload(name: name), due: due,
+                                               dedupeKey: dedupeKey, maxAttempts: maxAttempts)
+        }
+    }
+
+    func state(_ parts: TackServerParts, _ id: Job.ID) async throws -> (Job.State, String?) {
+        let found = try await parts.database.read { db in try await JobStore().fetch(db, id: id) }
+        return (found!.1, found!.2)
+    }
 
     @Test("a long run keeps its claim: extendLease moves lease_until, and fails once the claim is another's", arguments: Engine.all)
     func extendLease(engine: Engine) async throws {
@@ -77,18 +89,6 @@ struct JobSchedulerTests {
                 try await parts.database.write { db in try await store.extendLease(db, job, until: time.current.addingTimeInterval(900)) }
             }
         }
-    }
-    func enqueue(_ parts: TackServerParts, _ name: String, due: Date? = nil, dedupeKey: String? = nil, maxAttempts: Int = 8,
-                 kind: String = "test.record") async throws -> Job.ID {
-        try await parts.database.write { db in
-            try await parts.jobs.queue.enqueue(db, Outbox(), kind: kind, payload: RecordingHandler.Payload(name: name), due: due,
-                                               dedupeKey: dedupeKey, maxAttempts: maxAttempts)
-        }
-    }
-
-    func state(_ parts: TackServerParts, _ id: Job.ID) async throws -> (Job.State, String?) {
-        let found = try await parts.database.read { db in try await JobStore().fetch(db, id: id) }
-        return (found!.1, found!.2)
     }
 
     @Test("a job runs when it is due, once", arguments: Engine.all)
