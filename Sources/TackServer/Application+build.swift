@@ -103,8 +103,11 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
                                files: FileStore(root: configuration.resolvedAttachmentsDirectory), ding: ding,
                                photoBytes: min(configuration.maxAttachmentBytes, 10 << 20), logger: logger)
     let live = LiveService(transactor: transactor, clock: clock, messages: chat,
-                           media: configuration.janus.map { JanusControl(settings: $0, client: HTTPClient.shared) }, logger: logger)
-    for handler in ding.jobHandlers + mail.jobHandlers + announcements.jobHandlers + health.jobHandlers { jobs.register(handler) }
+                           media: configuration.janus.map { JanusControl(settings: $0, client: HTTPClient.shared) }, jobs: jobs.queue,
+                           replayDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("live", isDirectory: true),
+                           logger: logger)
+    let handlers: [[any JobHandler]] = [ding.jobHandlers, mail.jobHandlers, announcements.jobHandlers, health.jobHandlers, live.jobHandlers()]
+    for handler in handlers.joined() { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))
     services.append(SocketSessionSweeper(hub: hub, auth: auth, logger: logger))
     services.append(RealtimeKeepalive(hub: hub))

@@ -63,6 +63,13 @@ public enum Tack {
         }
     }
 
+    /// Converts a live class's recording folder (the `.mjr` files Janus wrote for its room) into
+    /// one WebM at `output`, as the server's `live.replay` job does; nil if the folder holds no
+    /// recording with media.
+    public static func convertReplay(recordings: String, output: String) async throws -> ReplayFile? {
+        try await JanusRecordingConverter().convert(URL(fileURLWithPath: recordings, isDirectory: true), to: URL(fileURLWithPath: output))
+    }
+
     /// Runs `body` while the database's own services (the PostgreSQL pool) run.
     static func withDatabaseServices<R: Sendable>(_ parts: TackServerParts, _ body: @Sendable () async throws -> R) async throws -> R {
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -8,7 +8,7 @@ struct TackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tack",
         abstract: "Tack: a self-hosted cloud office and online classroom.",
-        subcommands: [Serve.self, Migrate.self, Admin.self],
+        subcommands: [Serve.self, Migrate.self, Admin.self, LiveReplay.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -65,3 +65,22 @@ struct Admin: AsyncParsableCommand {
     }
 }
 
+
+struct LiveReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live-replay", abstract: "Live classes' replays.", subcommands: [Convert.self])
+
+    struct Convert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert a class's Janus recordings (.mjr) into one WebM, as the server does when a class ends.")
+        @Argument(help: "The folder Janus recorded the class's room into.") var recordings: String
+        @Argument(help: "The WebM file to write (replaced whole, never half-written).") var output: String
+
+        func run() async throws {
+            guard let replay = try await Tack.convertReplay(recordings: recordings, output: output) else {
+                throw ValidationError("No recording with media in \(recordings).")
+            }
+            print("Wrote \(output): \(String(format: "%.2f", replay.seconds)) s, \(replay.bytes) bytes.")
+        }
+    }
+}

@@ -244,23 +244,18 @@ def mjr_header(path: Path) -> dict:
     return json.loads(_run("janus-pp-rec", "-j", path).stdout)
 
 
+def tack_binary() -> Path:
+    """The `tack` executable to convert with: TACK_BIN, or the debug build of this tree."""
+    return Path(os.environ.get("TACK_BIN", REPO / ".build" / "debug" / "tack"))
+
+
 def convert_recording(recordings: Path, out: Path) -> Path:
-    """Turns one publisher's .mjr files (one audio, one video) into `out` (.webm, VP8 + Opus):
-    janus-pp-rec makes a .webm and an .opus, ffmpeg puts them side by side without re-encoding,
-    the later one delayed by the difference in their first packets so that they stay in sync."""
-    tracks = {}
-    for mjr in sorted(recordings.glob("*.mjr")):
-        header = mjr_header(mjr)
-        kind = {"a": "audio", "v": "video"}[header["t"]]
-        assert kind not in tracks, f"more than one {kind} recording in {recordings}"
-        target = mjr.with_suffix(".webm" if kind == "video" else ".opus")
-        _run("janus-pp-rec", mjr, target)
-        tracks[kind] = (target, header["u"])
-    (video, video_start), (audio, audio_start) = tracks["video"], tracks["audio"]
-    offset = (audio_start - video_start) / 1e6
-    video_input = ["-itsoffset", f"{max(-offset, 0):.3f}", "-i", video]
-    audio_input = ["-itsoffset", f"{max(offset, 0):.3f}", "-i", audio]
-    _run("ffmpeg", "-v", "error", "-y", *video_input, *audio_input, "-map", "0:v", "-map", "1:a", "-c", "copy", out)
+    """Turns the room's .mjr files into `out` (.webm, VP8 + Opus) with the server's own converter,
+    `tack live-replay convert` (janus-pp-rec per file, then ffmpeg: the teacher's picture, every
+    voice mixed, each placed by its first packet)."""
+    tack = tack_binary()
+    assert tack.exists(), f"{tack} is missing: swift build (or set TACK_BIN)"
+    _run(str(tack), "live-replay", "convert", recordings, out)
     return out
 
 

@@ -1,6 +1,7 @@
 """Real media through Janus, end to end: a page publishes a fake camera and microphone into a
 recorded VideoRoom with Public/js/features/live/janus.js, a second page subscribes and decodes
-it, and the recording becomes one .webm with video and audio.
+it, and the recording becomes one .webm with video and audio — converted by `tack live-replay
+convert`, the server's own converter (so the Swift package must be built first).
 
 The room is created the way Tack will create it (API secret + the VideoRoom admin key, a room
 secret, recording locked on); each page uses a token of its own added through the admin API.
@@ -62,8 +63,8 @@ def test_publish_subscribe_and_record(janus, test_pages, media_browser, tmp_path
 
     replay = convert_recording(janus.recordings, tmp_path / "replay.webm")
     info = probe(replay)
-    kinds = sorted(stream["codec_type"] for stream in info["streams"])
-    assert kinds == ["audio", "video"], info
+    kinds = sorted((stream["codec_type"], stream["codec_name"]) for stream in info["streams"])
+    assert kinds == [("audio", "opus"), ("video", "vp8")], info
     # The recording starts with the first packets (a few tens of ms after publishing) and ends
     # when the publisher leaves.
     published_seconds = (left["left"] - published["publishStart"]) / 1000

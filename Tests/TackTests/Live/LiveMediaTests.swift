@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
+import SQLKit
 import Testing
 @testable import TackServer
 
@@ -114,6 +115,13 @@ struct LiveMediaTests {
             #expect(ended["onAir"].bool == false)
             #expect(try await janus.roomExists(room) == false)
             #expect(try await janus.accepts(token: sue["token"].string!) == false)
+            // Its replay is queued by the same transaction, with the room's recording folder.
+            let payloads = try await api.parts.database.read { db in
+                try await db.raw("SELECT payload FROM jobs WHERE kind = 'live.replay'").all(decodingColumn: "payload", as: String.self)
+            }
+            #expect(payloads.count == 1 && payloads.first?.contains(id) == true, "\(payloads)")
+            let job = try JSONDecoder.tack.decode(LiveReplayJob.self, from: Data(payloads.first!.utf8))
+            #expect(job.recordings == URL(fileURLWithPath: janus.settings.recordingsDirectory).appendingPathComponent(id).path)
         }
     }
 

@@ -66,6 +66,31 @@ struct JobSchedulerTests {
         return (found!.1, found!.2)
     }
 
+    @Test("a long run keeps its claim: extendLease moves lease_until, and fails once the claim is another's", arguments: Engine.all)
+    func extendLease(engine: Engine) async throws {
+        let (clock, time) = WallClock.manual()
+        try await withParts(engine, clock: clock) { parts, _ in
+            let id = try await enqueue(parts, "long")
+            let store = JobStore()
+            let claimed = try await parts.database.write { db in try await store.claim(db, now: time.current, limit: 1, lease: 120, worker: "w1") }
+            let job = try #require(claimed.first)
+            #expect(job.id == id)
+            try await parts.database.write { db in try await store.extendLease(db, job, until: time.current.addingTimeInterval(600)) }
+            // Not claimable by another worker after the first lease would have ended.
+            let taken = try await parts.database.write { db in
+                try await store.claim(db, now: time.current.addingTimeInterval(300), limit: 1, lease: 120, worker: "w2")
+            }
+            #expect(taken.isEmpty)
+            let later = try await parts.database.write { db in
+                try await store.claim(db, now: time.current.addingTimeInterval(601), limit: 1, lease: 120, worker: "w2")
+            }
+            #expect(later.first?.id == id)
+            await #expect(throws: JobLeaseLost.self) {
+                try await parts.database.write { db in try await store.extendLease(db, job, until: time.current.addingTimeInterval(900)) }
+            }
+        }
+    }
+
     @Test("a job runs when it is due, once", arguments: Engine.all)
     func runsWhenDue(engine: Engine) async throws {
         let (clock, time) = WallClock.manual()

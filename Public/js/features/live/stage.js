@@ -248,14 +248,18 @@ export function createStage(orgId, liveClassId, { onStale }) {
       if (screen.firstChild !== replay) screen.replaceChildren(replay);
       return;
     }
+    const message = (key, testid = 'live-waiting') => h('div', { class: 'live-placeholder', 'data-testid': testid }, h('p', {}, t(key)));
+    if (c.state === 'ended') {
+      if (c.replayFailed) return screen.replaceChildren(message('live.replayFailed', 'live-no-replay'));
+      return screen.replaceChildren(message(c.mediaAvailable ? 'live.replayPending' : 'live.media.ended', 'live-no-replay'));
+    }
     if (!c.mediaAvailable) {
       screen.replaceChildren(h('div', { class: 'live-placeholder', 'data-testid': 'live-no-media' },
         h('p', {}, t('live.media.none')), h('p', { class: 'live-note' }, t('live.media.noneLead'))));
       return;
     }
-    const message = (key) => h('div', { class: 'live-placeholder', 'data-testid': 'live-waiting' }, h('p', {}, t(key)));
     if (c.state === 'scheduled') return screen.replaceChildren(message('live.media.notStarted'));
-    if (c.state !== 'live') return screen.replaceChildren(message(c.state === 'ended' ? 'live.media.ended' : 'live.media.cancelled'));
+    if (c.state !== 'live') return screen.replaceChildren(message('live.media.cancelled'));
     if (c.me.removed) return screen.replaceChildren();
     if (c.me.role === 'teacher') {
       const stream = conn?.pub?.stream;

@@ -1,5 +1,6 @@
 import Foundation
 import OpenAPIRuntime
+import HTTPTypes
 import TackAPI
 
 /// Live classes over HTTP.
@@ -123,5 +124,31 @@ extension APIHandler {
 private extension WatchMode {
     init(_ mode: Components.Schemas.LiveWatch.ModePayload) {
         self = mode == .live ? .live : .replay
+    }
+}
+
+extension APIHandler {
+    /// The replay, streamed from disk: the whole file, or the one byte range asked for.
+    func getLiveReplay(_ input: Operations.GetLiveReplay.Input) async throws -> Operations.GetLiveReplay.Output {
+        let (c, file) = try await live.replay(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"))
+        guard let size = FileChunks.size(of: file.path) else {
+            throw AppError.notFound("Replay")
+        }
+        Self.setDownloadHeaders(name: "\(c.title).webm", inline: true)
+        let headers = RequestScope.current.responseHeaders
+        switch ByteRange(header: input.headers.range, size: size) {
+        case .whole:
+            let body = HTTPBody(FileChunks(path: file.path, range: 0...max(0, size - 1)), length: .known(size), iterationBehavior: .multiple)
+            return .ok(.init(headers: .init(acceptRanges: .bytes), body: .videoWebm(size == 0 ? HTTPBody() : body)))
+        case .part(let range):
+            // Set here, not through the generated headers: the runtime percent-encodes values.
+            headers.set(.contentRange, "bytes \(range.lowerBound)-\(range.upperBound)/\(size)")
+            let body = HTTPBody(FileChunks(path: file.path, range: range), length: .known(Int64(range.count)), iterationBehavior: .multiple)
+            return .partialContent(.init(headers: .init(acceptRanges: .bytes), body: .videoWebm(body)))
+        case .unsatisfiable:
+            var fields = HTTPFields()
+            fields[.contentRange] = "bytes */\(size)"
+            throw AppError(.rangeNotSatisfiable, "range_not_satisfiable", "The replay has \(size) bytes: ask for a range within them.", headers: fields)
+        }
     }
 }

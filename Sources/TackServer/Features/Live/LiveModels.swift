@@ -41,6 +41,10 @@ struct LiveClass: Sendable, Equatable {
     var roomSecret: String? = nil
     /// The teacher's camera is on the air: students subscribe to it.
     var onAir = false
+    /// The converted recording, once the class is `replayReady`.
+    var replay: LiveReplay? = nil
+    /// Converting the recording failed for good (the class stays `ended`; the log says why).
+    var replayFailed = false
 
     /// The state after `transition`, or why it is not possible.
     static func next(_ state: State, _ transition: Transition) -> State? {
@@ -69,6 +73,15 @@ struct LiveClass: Sendable, Equatable {
         }
         updatedAt = now
     }
+}
+
+/// A class's replay: one WebM file (the teacher's picture, everyone's voices) under the data
+/// folder's `live/`.
+struct LiveReplay: Sendable, Equatable {
+    /// The file's path relative to the replays' folder: `<class id>/replay.webm`.
+    var file: String
+    var bytes: Int64
+    var seconds: Double
 }
 
 /// How someone takes part: the teacher publishes; an accepted student speaks (publishes their

@@ -38,6 +38,24 @@ extension Schema {
             """
     )
 
+    /// 11: live classes' replays — the converted recording (its file under the data folder's
+    /// `live/`, its size and length) and whether converting it failed for good.
+    static let liveReplay = Migration(
+        version: 11, name: "live_replay",
+        sqlite: """
+            ALTER TABLE live_classes ADD COLUMN replay_file TEXT;
+            ALTER TABLE live_classes ADD COLUMN replay_bytes INTEGER;
+            ALTER TABLE live_classes ADD COLUMN replay_seconds REAL;
+            ALTER TABLE live_classes ADD COLUMN replay_failed INTEGER NOT NULL DEFAULT 0
+            """,
+        postgres: """
+            ALTER TABLE live_classes ADD COLUMN replay_file TEXT;
+            ALTER TABLE live_classes ADD COLUMN replay_bytes BIGINT;
+            ALTER TABLE live_classes ADD COLUMN replay_seconds DOUBLE PRECISION;
+            ALTER TABLE live_classes ADD COLUMN replay_failed BOOLEAN NOT NULL DEFAULT FALSE
+            """
+    )
+
     private static let liveTables = """
         CREATE TABLE live_classes (
             id {ID} PRIMARY KEY,

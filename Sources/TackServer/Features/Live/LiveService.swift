@@ -21,6 +21,10 @@ struct LiveService: Sendable {
     let messages: ChatService
     /// The media server, if this installation has one (without it classes run without video).
     let media: JanusControl?
+    /// Queues the conversion of an ended class's recording (`live.replay`).
+    let jobs: JobQueue
+    /// Where replays are kept: `<data folder>/live`, a folder per class.
+    let replayDirectory: URL
     let logger: Logger
     let store = LiveStore()
     let chat = ChatStore()
@@ -82,7 +86,7 @@ struct LiveService: Sendable {
 
     /// The class and the caller's part in it. In a write transaction (`db` from `transactor.run`)
     /// the class's row is locked first: what is read stays true until the commit.
-    private func load(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID,
+    func load(_ db: any SQLDatabase, _ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID,
                       writing: Bool = true) async throws -> (LiveClass, Viewer, Member) {
         if writing { try await store.lockClass(db, orgID: orgID, id: id) }
         let member = try await directory.accessMember(db, identity, orgID)
@@ -166,7 +170,7 @@ struct LiveService: Sendable {
     }
 
     /// A line in each of the class's groups: scheduled, live now, or its replay is ready.
-    private func notify(_ db: any SQLDatabase, _ outbox: Outbox, _ c: LiveClass, _ event: Message.SystemEvent.Event, now: Date) async throws {
+    func notify(_ db: any SQLDatabase, _ outbox: Outbox, _ c: LiveClass, _ event: Message.SystemEvent.Event, now: Date) async throws {
         for groupID in c.groupIDs {
             guard let group = try await chat.fetchConversation(db, orgID: c.orgID, id: groupID) else { continue }
             _ = try await messages.systemMessage(db, outbox, group, actor: c.teacher,
@@ -259,6 +263,11 @@ struct LiveService: Sendable {
             try await store.updateClass(db, c)
             if c.state != .live { try await store.deleteHands(db, classID: c.id) }
             if c.state == .live { try await notify(db, outbox, c, .liveStarted, now: now) }
+            // A class that had a (recorded) room gets its replay made once it has ended: queued
+            // here, so that the end and the job commit together.
+            if c.state == .ended, let room = before.janusRoom {
+                try await enqueueReplay(db, outbox, before, room: room, now: now)
+            }
             Self.changed(outbox, c)
             return (before, tokens)
         }
@@ -396,7 +405,7 @@ struct LiveService: Sendable {
         guard !c.paused else { throw AppError.conflict("class_paused", "The teacher has paused the class.") }
     }
 
-    private func requireParticipant(_ db: any SQLDatabase, _ c: LiveClass, _ identity: Identity) async throws {
+    func requireParticipant(_ db: any SQLDatabase, _ c: LiveClass, _ identity: Identity) async throws {
         guard c.teacher.userID != identity.userID else { return }
         if try await store.isRemoved(db, classID: c.id, userID: identity.userID) {
             throw AppError(.forbidden, "removed", "The teacher removed you from this class.")
@@ -472,7 +481,7 @@ struct LiveService: Sendable {
     private func makeRoom(for classID: LiveClass.ID, title: String, maxSpeakers: Int) async throws -> Room? {
         guard let media else { return nil }
         let room = Room(id: Int64.random(in: 1...(1 << 52)), secret: (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined())
-        let directory = URL(fileURLWithPath: media.settings.recordingsDirectory).appendingPathComponent(classID.string).path
+        let directory = recordingDirectory(classID).path
         try await mediaCall {
             try await media.createRoom(room.id, secret: room.secret, publishers: 1 + maxSpeakers, description: title, recordingDirectory: directory)
         }
@@ -536,7 +545,7 @@ struct LiveService: Sendable {
         }
     }
 
-    private static func requireWatchable(_ c: LiveClass, _ mode: WatchMode) throws {
+    static func requireWatchable(_ c: LiveClass, _ mode: WatchMode) throws {
         switch mode {
         case .live: guard c.state == .live else { throw AppError.conflict("not_live", "The class is not live.") }
         case .replay: guard c.state == .replayReady else { throw AppError.conflict("no_replay", "The class has no replay yet.") }

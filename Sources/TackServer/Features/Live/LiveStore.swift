@@ -1,7 +1,7 @@
 import Foundation
 import SQLKit
 
-/// Live classes in SQL (migration 9), the same statements on SQLite and PostgreSQL.
+/// Live classes in SQL (migrations 9–11), the same statements on SQLite and PostgreSQL.
 struct LiveStore: Sendable {
     // MARK: Classes
 
@@ -26,6 +26,8 @@ struct LiveStore: Sendable {
             .set("state", to: c.state.rawValue).set("started_at", to: c.startedAt).set("ended_at", to: c.endedAt)
             .set("locked", to: c.locked).set("paused", to: c.paused).set("updated_at", to: c.updatedAt)
             .set("janus_room", to: c.janusRoom).set("room_secret", to: c.roomSecret).set("on_air", to: c.onAir)
+            .set("replay_file", to: c.replay?.file).set("replay_bytes", to: c.replay?.bytes).set("replay_seconds", to: c.replay?.seconds)
+            .set("replay_failed", to: c.replayFailed)
             .where("org_id", .equal, c.orgID).where("id", .equal, c.id)
             .run()
     }
@@ -53,7 +55,7 @@ struct LiveStore: Sendable {
         let rows = try await db.raw("""
             SELECT c.id, c.org_id, c.teacher_id, u.name AS teacher_name, m.id AS teacher_member_id, c.title, c.scheduled_at, c.state,
                    c.started_at, c.ended_at, c.locked, c.paused, c.max_speakers, c.created_at, c.updated_at,
-                   c.janus_room, c.room_secret, c.on_air
+                   c.janus_room, c.room_secret, c.on_air, c.replay_file, c.replay_bytes, c.replay_seconds, c.replay_failed
             FROM live_classes c JOIN users u ON u.id = c.teacher_id
             LEFT JOIN members m ON m.org_id = c.org_id AND m.user_id = c.teacher_id
             WHERE \(condition)
@@ -81,7 +83,9 @@ struct LiveStore: Sendable {
                 updatedAt: try row.decode(column: "updated_at", as: Date.self),
                 janusRoom: try row.decode(column: "janus_room", as: Int64?.self),
                 roomSecret: try row.decode(column: "room_secret", as: String?.self),
-                onAir: try row.decode(column: "on_air", as: Bool.self))
+                onAir: try row.decode(column: "on_air", as: Bool.self),
+                replay: try Self.replay(row),
+                replayFailed: try row.decode(column: "replay_failed", as: Bool.self))
         }
         let groups = try await db.raw("""
             SELECT class_id, conversation_id FROM live_class_groups
@@ -94,6 +98,12 @@ struct LiveStore: Sendable {
         }
         for i in classes.indices { classes[i].groupIDs = byClass[classes[i].id] ?? [] }
         return classes
+    }
+
+    private static func replay(_ row: any SQLRow) throws -> LiveReplay? {
+        guard let file = try row.decode(column: "replay_file", as: String?.self) else { return nil }
+        return LiveReplay(file: file, bytes: try row.decode(column: "replay_bytes", as: Int64?.self) ?? 0,
+                          seconds: try row.decode(column: "replay_seconds", as: Double?.self) ?? 0)
     }
 
     // MARK: Who may take part

@@ -78,13 +78,35 @@ final class JobRun: Sendable {
     let now: Date
     fileprivate let committer: GroupCommitter<JobScheduler.Completion, Void>
     fileprivate let clock: WallClock
+    /// Seconds a claim lasts; `keepingLease` renews it well before that.
+    let lease: TimeInterval
+    private let renew: @Sendable () async throws -> Void
     private let done = Atomic<Bool>(false)
 
-    fileprivate init(job: Job, now: Date, committer: GroupCommitter<JobScheduler.Completion, Void>, clock: WallClock) {
+    fileprivate init(job: Job, now: Date, committer: GroupCommitter<JobScheduler.Completion, Void>, clock: WallClock, lease: TimeInterval,
+                     renew: @escaping @Sendable () async throws -> Void) {
         self.job = job
         self.now = now
         self.committer = committer
         self.clock = clock
+        self.lease = lease
+        self.renew = renew
+    }
+
+    /// Runs `body` (work that may take longer than a lease: converting a class's recording) while
+    /// renewing the job's claim every third of a lease, so that no other worker takes the job
+    /// over while it runs. A renewal that fails is left to the commit's fence.
+    func keepingLease<R: Sendable>(_ body: @Sendable () async throws -> R) async throws -> R {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [renew, lease] in
+                while true {
+                    try await Task.sleep(for: .milliseconds(Int64(lease * 1000 / 3)))
+                    try await renew()
+                }
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 
     var committed: Bool { done.load(ordering: .acquiring) }
@@ -304,7 +326,9 @@ final class JobScheduler: Service, Sendable {
     }
 
     private func execute(_ job: Job, now: Date) async {
-        let run = JobRun(job: job, now: now, committer: committer, clock: clock)
+        let run = JobRun(job: job, now: now, committer: committer, clock: clock, lease: options.lease) { [database, store, clock, options] in
+            try await database.write { db in try await store.extendLease(db, job, until: clock.now().addingTimeInterval(options.lease)) }
+        }
         do {
             guard let handler = handlers.withLock({ $0[job.kind] }) else { throw JobFailure(reason: "no handler for jobs of kind \(job.kind)") }
             try await handler.run(run)

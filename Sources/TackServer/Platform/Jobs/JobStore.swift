@@ -118,6 +118,16 @@ struct JobStore: Sendable {
         if rows.isEmpty { throw JobLeaseLost() }
     }
 
+    /// Extends a running job's claim to `until` (a long run keeps its lease); `JobLeaseLost` if
+    /// the claim is no longer this run's.
+    func extendLease(_ db: any SQLDatabase, _ job: Job, until: Date) async throws {
+        let rows = try await db.raw("""
+            UPDATE jobs SET lease_until = \(bind: until)
+            WHERE id = \(bind: job.id) AND claim_token = \(bind: job.claimToken) AND state = 'running' RETURNING id
+            """).all()
+        if rows.isEmpty { throw JobLeaseLost() }
+    }
+
     /// Puts a claimed job back in the queue, due at `dueAt` (a retry after a failure).
     func retry(_ db: any SQLDatabase, _ job: Job, at dueAt: Date, error: String) async throws {
         let rows = try await db.raw("""
