@@ -12,7 +12,9 @@ Chromium with a fake camera and microphone:
    mutes everyone and it stops;
 3. the watch time of each student is credited from the page's heartbeats, never more than the
    wall-clock time;
-4. the teacher ends the class: the pages stop the media.
+4. the teacher ends the class: the pages stop the media;
+5. the recording becomes the replay: both groups get the notice, the file has video and audio
+   as long as the teacher was on the air, and it plays in the browser.
 """
 
 import json
@@ -23,7 +25,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import PORT_BASE
-from media_harness import REPO, TackServer, load_web_helpers
+from media_harness import REPO, TackServer, load_web_helpers, probe
 
 web = load_web_helpers()
 TACK_BIN = os.environ.get("TACK_BIN", str(REPO / ".build" / "debug" / "tack"))
@@ -89,7 +91,7 @@ def rising(page, testid: str, kind: str, field: str, minimum: float, seconds: fl
     raise AssertionError(f"{kind} {field} did not rise by {minimum} in {seconds} s on {testid}: {inbound(page, testid, kind)}")
 
 
-def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context):
+def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context, tmp_path):
     owner_page = new_context().new_page()
     _, _, org_id = web.sign_up_with_org(owner_page, kind="school")
     teacher_page = owner_page  # the organisation's owner teaches (owners and admins run classes)
@@ -159,7 +161,32 @@ def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context):
 
     # The teacher ends the class: everybody's media stops.
     teacher_page.get_by_test_id("live-end").click()
+    on_air_seconds = time.monotonic() - on_air_at
     for page in (teacher_page, a_page, b_page):
         expect(page.get_by_test_id("live-state")).to_have_attribute("data-state", "ended", timeout=20_000)
         expect(page.get_by_test_id("live-video")).to_have_count(0)
-    print("live media:", json.dumps({"on_air_to_first_frame_s": first_frames, "audio_packets_per_s": audio_rate, "watched_s": watched}))
+
+    # The recording becomes the replay (a job, a few seconds after the end), in both groups.
+    for page in (a_page, b_page):
+        expect(page.get_by_test_id("live-state")).to_have_attribute("data-state", "replay_ready", timeout=120_000)
+    replay = web.api(teacher_page.context, "GET", f"/api/v1/orgs/{org_id}/live/{class_id}").json()["replay"]
+    file = tmp_path / "replay.webm"
+    file.write_bytes(web.api(b_page.context, "GET", f"/api/v1/orgs/{org_id}/live/{class_id}/replay").body())
+    info = probe(file)
+    assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"], info
+    # The picture from the teacher going on the air until the end (the press and the end's
+    # round trip are not recorded).
+    assert on_air_seconds - 4 <= info["duration"] <= on_air_seconds + 1, (info, on_air_seconds)
+    assert abs(replay["seconds"] - info["duration"]) < 0.5, (replay, info)
+    for name, group in (("Class 7A", groups[0]), ("Class 7B", groups[1])):
+        a_page.goto(f"/#/org/{org_id}/chat/{group}") if name == "Class 7A" else b_page.goto(f"/#/org/{org_id}/chat/{group}")
+        page = a_page if name == "Class 7A" else b_page
+        expect(page.get_by_test_id("message-live-link").last).to_contain_text("replay")
+    # It plays in the browser.
+    b_page.goto(f"/#/org/{org_id}/live/{class_id}")
+    player = b_page.get_by_test_id("live-replay")
+    expect(player).to_be_visible()
+    player.evaluate("(v) => { v.muted = true; return v.play(); }")
+    b_page.wait_for_function("() => document.querySelector('[data-testid=live-replay]').currentTime > 1", timeout=20_000)
+    print("live media:", json.dumps({"on_air_to_first_frame_s": first_frames, "audio_packets_per_s": audio_rate, "watched_s": watched,
+                                     "on_air_s": on_air_seconds, "replay": info}))

@@ -54,7 +54,7 @@ final class FakeConverter: Sendable {
     init(_ behaviour: Behaviour) { self.behaviour = behaviour }
 
     var converter: ReplayConverter {
-        ReplayConverter { [self] _, output in
+        ReplayConverter { [self] _, output, _ in
             let n = count.add(1, ordering: .acquiringAndReleasing).newValue
             switch behaviour {
             case .fail: throw ChildProcess.Failure(description: "ffmpeg exited with 1")

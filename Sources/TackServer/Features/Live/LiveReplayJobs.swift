@@ -12,6 +12,8 @@ struct LiveReplayJob: Codable, Sendable {
     /// reads them.
     var room: Int64?
     var roomSecret: String?
+    /// The feed the teacher published as: their video is the replay's picture.
+    var teacherFeed: String? = nil
 }
 
 extension LiveService {
@@ -43,7 +45,7 @@ extension LiveService {
     func enqueueReplay(_ db: any SQLDatabase, _ outbox: Outbox, _ c: LiveClass, room: Int64, now: Date) async throws {
         try await jobs.enqueue(db, outbox, kind: Self.replayKind,
                                payload: LiveReplayJob(orgID: c.orgID, classID: c.id, recordings: recordingDirectory(c.id).path, room: room,
-                                                      roomSecret: c.roomSecret),
+                                                      roomSecret: c.roomSecret, teacherFeed: c.teacherFeed.map { String($0) }),
                                due: now.addingTimeInterval(Self.replayDelay), orgID: c.orgID, dedupeKey: "live.replay:\(c.id.string)",
                                maxAttempts: Self.replayAttempts)
     }
@@ -118,7 +120,7 @@ struct LiveReplayHandler: JobHandler {
         let output = service.replayDirectory.appendingPathComponent(LiveService.replayFile(job.classID))
         let file: ReplayFile?
         do {
-            file = try await run.keepingLease { try await converter.convert(URL(fileURLWithPath: job.recordings, isDirectory: true), output) }
+            file = try await run.keepingLease { try await converter.convert(URL(fileURLWithPath: job.recordings, isDirectory: true), output, job.teacherFeed) }
         } catch {
             if run.job.attempts >= run.job.maxAttempts {
                 service.logger.error("the replay of a live class could not be made; it stays ended",

@@ -12,11 +12,13 @@ struct ReplayConverter: Sendable {
     /// Converts the `.mjr` recordings in `recordings` into one WebM at `output`, which appears
     /// whole or not at all (it is written beside it and renamed into place). Returns nil, and
     /// writes nothing, when the folder holds no recording with media (no folder, nobody
-    /// published).
-    var convert: @Sendable (_ recordings: URL, _ output: URL) async throws -> ReplayFile?
+    /// published). `teacherFeed` is the feed whose video is the picture (the class's teacher's).
+    var convert: @Sendable (_ recordings: URL, _ output: URL, _ teacherFeed: String?) async throws -> ReplayFile?
 
     /// The real conversion, with the tools found on `PATH`.
-    static let live = ReplayConverter { recordings, output in try await JanusRecordingConverter().convert(recordings, to: output) }
+    static let live = ReplayConverter { recordings, output, teacherFeed in
+        try await JanusRecordingConverter(teacherFeed: teacherFeed).convert(recordings, to: output)
+    }
 }
 
 /// Makes one WebM (VP8/VP9 video, Opus audio) of everything Janus recorded in a class's room:
@@ -26,8 +28,9 @@ struct ReplayConverter: Sendable {
 /// Janus writes one `.mjr` per publisher and medium (`videoroom-<room>-user-<feed>-<time>-audio-0.mjr`,
 /// `…-video-1.mjr`), and a new one each time someone publishes again. Each file's header (`janus-pp-rec
 /// -j`) says its kind, its codec and `u`, when its first packet was written (µs since the epoch);
-/// a file with no packet has no `u` and is left out. The picture is the teacher's feed (1,
-/// `LiveService.teacherFeed`), or, in recordings not made by Tack, the first feed that sent video.
+/// a file with no packet has no `u` and is left out. The picture is the teacher's feed (the
+/// class's `teacherFeed`), or, without it or in recordings not made by Tack, the first feed that
+/// sent video.
 ///
 /// One video file (the usual case) is copied as it is, shifted to its start; several (the
 /// teacher published again after a reload) are re-encoded onto one black canvas. Audio is
@@ -36,8 +39,8 @@ struct JanusRecordingConverter: Sendable {
     var janusPPRec = "janus-pp-rec"
     var ffmpeg = "ffmpeg"
     var ffprobe = "ffprobe"
-    /// The feed the teacher publishes as.
-    var teacherFeed = String(LiveService.teacherFeed)
+    /// The feed the teacher published as.
+    var teacherFeed: String? = nil
 
     /// One `.mjr` file as its header describes it.
     struct Track: Sendable, Equatable {
@@ -60,7 +63,7 @@ struct JanusRecordingConverter: Sendable {
     }
 
     /// Which tracks make the replay: the picture's video files, in order, and every audio file.
-    static func choose(_ tracks: [Track], teacherFeed: String) -> (video: [Track], audio: [Track]) {
+    static func choose(_ tracks: [Track], teacherFeed: String?) -> (video: [Track], audio: [Track]) {
         let videos = tracks.filter { $0.kind == .video }.sorted { $0.start < $1.start }
         let feed = videos.contains { $0.feed == teacherFeed } ? teacherFeed : videos.first?.feed
         let picture = videos.filter { $0.feed == feed }
