@@ -1,6 +1,6 @@
 /// Every migration of Tack's schema, in order. See `Migration`.
 enum Schema {
-    static let migrations: [Migration] = [directory, chat, jobs, ding, mail, announcements, health, departmentLinkUsers, live, liveMedia]
+    static let migrations: [Migration] = [directory, chat, jobs, ding, mail, announcements, health, departmentLinkUsers, live, liveMedia, liveChat]
 
     /// 1: people, sessions, organisations, departments, members, invitations, the event log and
     /// idempotency keys.
