@@ -36,7 +36,7 @@ struct LiveChatService: Sendable {
         let member = try await directory.accessMember(db, identity, orgID)
         guard let c = try await live.fetchClass(db, orgID: orgID, id: id) else { throw AppError.notFound("Live class") }
         let isTeacher = c.teacher.userID == identity.userID
-        guard isTeacher || member.role.isAdmin || (try await live.groupRole(db, classID: c.id, userID: identity.userID)) != nil else {
+        if !isTeacher, !member.role.isAdmin, try await live.groupRole(db, classID: c.id, userID: identity.userID) == nil {
             throw AppError.notFound("Live class")
         }
         if !isTeacher, try await live.isRemoved(db, classID: c.id, userID: identity.userID) {
