@@ -10,6 +10,7 @@ import * as directory from './features/directory/state.js';
 import * as health from './features/health/state.js';
 import * as invites from './features/invites/state.js';
 import * as live from './features/live/state.js';
+import * as liveChat from './features/live/chat-state.js';
 import { membershipAdded, ownJoinRequestUpdated } from './features/invites/join-state.js';
 import * as orgs from './features/orgs/state.js';
 
@@ -69,6 +70,8 @@ const handlers = {
   'health.submitted': ({ org, data }) => health.submitted(org ?? data.orgId, data),
   // Live classes: sent to the class's groups; the open class page fetches it afresh.
   'live.updated': ({ data }) => live.classChanged(data),
+  'live.comment': ({ data }) => liveChat.commentChanged(data),
+  'live.liked': ({ data }) => liveChat.liked(data),
 };
 
 function messageChanged({ org, data }) {
@@ -87,6 +90,7 @@ export async function caughtUp() {
   announcements.resyncAnnouncements();
   health.resyncHealth();
   live.resyncLive();
+  liveChat.resyncChat();
   await chat.loadConversations();
   await thread.syncThread();
 }

@@ -69,6 +69,8 @@ struct TenantIsolationTests {
             let liveClass = try await api.call(.post, "/api/v1/orgs/\(a.id)/live", as: ann,
                                                json: API.body(["title": "Secret class", "groupIds": [group], "startNow": true])).json["id"].string!
             _ = try await api.call(.put, "/api/v1/orgs/\(a.id)/live/\(liveClass)/hands", as: amy)
+            let liveComment = try await api.call(.post, "/api/v1/orgs/\(a.id)/live/\(liveClass)/comments", as: amy,
+                                                 json: API.body(["text": "Secret question", "kind": "question"])).json["id"].string!
             // Bob is the owner of organisation B: the strongest outsider.
             let bob = try await api.signUp("Bob")
             _ = try await api.createOrg(bob, name: "B")
@@ -78,7 +80,7 @@ struct TenantIsolationTests {
                        "invitationId": invitation["id"].string!, "requestId": request, "conversationId": group,
                        "seq": String(sent["seq"].int!), "userId": amy.userID, "attachmentId": attachment, "dingId": ding,
                        "announcementId": announcement, "reportId": healthReport["id"].string!, "photoId": photo,
-                       "liveClassId": liveClass]
+                       "liveClassId": liveClass, "liveCommentId": liveComment]
             let bodies: [String: String] = [
                 "updateOrganization": API.body(["name": "Pwned"]),
                 "createDepartment": API.body(["name": "Pwned", "parentId": a.rootDepartmentID]),
@@ -115,6 +117,8 @@ struct TenantIsolationTests {
                 "openLiveVideo": API.body(["mode": "live"]),
                 "sendLiveHeartbeat": API.body(["mode": "live"]),
                 "setLiveOnAir": API.body(["onAir": true]),
+                "postLiveComment": API.body(["text": "Pwned", "kind": "question"]),
+                "likeLiveClass": API.body(["count": 50]),
             ]
             let queries = ["listOrganizationEvents": "?after=0", "listReceipts": "?from=1&to=10", "searchMessages": "?q=secret",
                            "uploadAttachment": "?name=pwned.txt", "uploadAnnouncementAttachment": "?name=pwned.txt",
@@ -145,6 +149,8 @@ struct TenantIsolationTests {
             let live = try await api.call(.get, "/api/v1/orgs/\(a.id)/live/\(liveClass)", as: ann).json
             #expect(live["state"].string == "live" && live["locked"].bool == false && live["paused"].bool == false)
             #expect(try await api.call(.get, "/api/v1/orgs/\(a.id)/live/\(liveClass)/hands", as: ann).json["items"].array.count == 1)
+            let chat = try await api.call(.get, "/api/v1/orgs/\(a.id)/live/\(liveClass)/comments", as: ann).json
+            #expect(chat["items"].array.count == 1 && chat["items"][0]["answered"].bool == false && chat["likes"].int == 0)
             #expect(try await api.memberCount(a, as: ann) == 2)
             #expect(try await api.call(.get, "/api/v1/orgs/\(a.id)/mail-settings", as: ann).json["host"].string == "127.0.0.1")
             let report = try await api.call(.get, "/api/v1/orgs/\(a.id)/health/reports/\(healthReport["id"].string!)", as: ann).json

@@ -13,6 +13,7 @@ import { navigate } from '../../core/router.js';
 import { session } from '../auth/state.js';
 import { chat, conversationById, isManager, myUserId } from '../chat/state.js';
 import { isAdmin, membership } from '../orgs/state.js';
+import { createSidePanel } from './side.js';
 import { createStage } from './stage.js';
 import {
   createClass, endTurn, muteAll, fetchClass, fetchHands, fetchStatistics, letSpeak, listClasses, lowerHand, raiseHand,
@@ -147,6 +148,9 @@ export function liveClassPage(root, { orgId, liveClassId }) {
   root.append(h('section', { class: 'live', 'data-testid': 'live-class-page' }, alert, body));
   let closed = false;
   const stage = createStage(orgId, liveClassId, { onStale: () => update() });
+  const side = createSidePanel(orgId, liveClassId);
+  // One element for the page's life: the video keeps playing when the rest is rendered again.
+  const room = h('div', { class: 'live-room' }, stage.el, side.el);
 
   async function refresh() {
     const c = await fetchClass(orgId, liveClassId);
@@ -156,6 +160,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
     ]);
     if (closed) return;
     stage.update(c, hands);
+    side.update(c);
     const mine = hands.find((hand) => hand.person.userId === myUserId());
     const run = runner(alert, update);
     const group = c.groupIds.map((id) => conversationById(id)?.name).filter(Boolean).join(t('chat.nameSeparator'));
@@ -165,7 +170,7 @@ export function liveClassPage(root, { orgId, liveClassId }) {
       h('h1', { class: 'live-title', 'data-testid': 'live-class-title' }, c.title),
       h('p', { class: 'live-meta' }, stateBadge(c.state), ' ', t('live.teacher', { name: c.teacher.name }), ' · ', whenText(c),
         group && h('span', { class: 'live-groups-line' }, ` · ${group}`)),
-      stage.el,
+      room,
       c.locked && h('p', { class: 'live-flag', 'data-testid': 'live-locked' }, t('live.lockedNote')),
       c.paused && h('p', { class: 'live-flag', 'data-testid': 'live-paused' }, t('live.pausedNote')),
       c.me.removed && h('p', { class: 'live-flag', 'data-testid': 'live-removed' }, t('live.removedNote')),
@@ -200,5 +205,5 @@ export function liveClassPage(root, { orgId, liveClassId }) {
   }
   update();
   const unfollow = followClass(liveClassId, update);
-  return () => { closed = true; unfollow(); stage.destroy(); };
+  return () => { closed = true; unfollow(); stage.destroy(); side.destroy(); };
 }
