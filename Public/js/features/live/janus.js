@@ -79,10 +79,11 @@ export class JanusSession extends EventTarget {
    * Joins `room` as a publisher and sends every track of `stream`. Resolves once Janus reports
    * the PeerConnection up ('webrtcup'): until then Janus answers a subscriber "No such feed".
    * Returns `{ feed, privateId, peerConnection, leave() }`; `feed` is what subscribers ask for.
+   * `feed` given: publish as that feed (Tack's `teacherFeed`); otherwise Janus picks one.
    */
-  async publish(room, stream, { display, pin } = {}) {
+  async publish(room, stream, { display, pin, feed } = {}) {
     const handle = await this.#attach();
-    const joined = await this.#message(handle, { request: 'join', ptype: 'publisher', room, display, pin });
+    const joined = await this.#message(handle, { request: 'join', ptype: 'publisher', room, display, pin, id: feed });
     this.#announce(room, joined.data.publishers);
     const pc = this.#peerConnection(handle);
     const up = this.#webrtcUp(handle);
