@@ -260,8 +260,15 @@ class Receiver(threading.Thread):
         except SSL.WantReadError:
             pass
         except SSL.Error as error:
-            m.failed = f"DTLS: {error}"
-            log(f"subscriber {m.index}: DTLS failed: {error}")
+            # e.g. a flight of an earlier handshake: start afresh (timers), at most 3 times
+            m.dtls = None
+            if m.dtls_attempts >= 3:
+                m.failed = f"DTLS: {error}"
+                log(f"subscriber {m.index}: DTLS failed: {error}")
+            return
+        self.flush(m, conn)
+
+    def flush(self, m, conn):
         while True:
             try:
                 out = conn.bio_read(4096)
@@ -277,15 +284,19 @@ class Receiver(threading.Thread):
                 continue
             if m.dtls is None:
                 # Janus makes its DTLS side once ICE has selected a pair (after the nominating
-                # check); before that its answer would be dropped.
+                # check); before that its answer would be dropped. OpenSSL retransmits.
                 if (m.nominated_at and now - m.nominated_at > 0.05) or now - m.first_check_at > 0.5:
                     self.dtls_start(m, now)
-            elif now - m.dtls_started > min(0.5 * 2 ** (m.dtls_attempts - 1), 4):
-                if m.dtls_attempts >= 8:
-                    m.failed = "DTLS: no answer after 8 attempts"
-                    log(f"subscriber {m.index}: {m.failed}")
-                else:
-                    self.dtls_start(m, now)  # a fresh ClientHello
+            elif now - m.dtls_started > 30:
+                m.failed = "DTLS: no handshake within 30 s"
+                log(f"subscriber {m.index}: {m.failed}")
+            else:
+                try:
+                    m.dtls.DTLSv1_handle_timeout()  # retransmits our last flight once its timer ran out
+                except SSL.Error:
+                    m.dtls = None
+                    continue
+                self.flush(m, m.dtls)
 
 
 def binding_success(txid, addr, pwd):
@@ -520,6 +531,17 @@ def descendants(pid):
     return out
 
 
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except FileNotFoundError:
+        pass
+    return None
+
+
 def machine_busy():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
@@ -594,7 +616,7 @@ async def run(a):
     await tack.call("PUT", f"/api/v1/orgs/{org}/live/{class_id}/on-air", {"onAir": True}, teacher)
     log(f"teacher publishes feed {published['feed']} in room {teacher_media['room']}: camera {published['camera']}")
     out["camera"] = published["camera"]
-    await asyncio.sleep(5)  # the encoder's bitrate ramps up
+    await asyncio.sleep(a.ramp)  # the encoder's bitrate ramps up (Chromium starts low)
     out["publisher_at_start"] = await page.evaluate("() => smoke.outbound()")
     log(f"publisher sends: {out['publisher_at_start']}")
 
@@ -669,15 +691,23 @@ async def run(a):
                 losses.append(100 * max(expected - got, 0) / expected if expected else 100.0)
             hb = [ms for x in subs for (when, ms) in x.heartbeat_ms if when >= t_hold]
             failed = [x for x in subs if x.error or x.media.failed]
+            hangups = {}
+            for x in subs:
+                for _, event in (x.janus.events if x.janus else []):
+                    if event.get("janus") == "hangup":
+                        hangups[event.get("reason")] = hangups.get(event.get("reason"), 0) + 1
             row = {
                 "target": target,
                 "joined": len(subs) - len([x for x in subs if x.error]),
                 "failed": len(failed),
                 "receiving": len(live) - zero,
+                "janus_hangups": hangups,
+                "not_connected": sum(1 for x in live if not x.media.connected_at),
                 "join_s": round(joined_s, 1),
                 "sent_fps": round(sent_fps, 2),
                 "sent_kbps": round(sent_kbps),
                 "sent_size": f"{pub1['frameWidth']}x{pub1['frameHeight']}",
+                "sent_size_before": f"{pub0['frameWidth']}x{pub0['frameHeight']}",
                 "quality_limitation": pub1.get("qualityLimitationReason"),
                 "fps_min": round(min(fps), 2) if fps else 0,
                 "fps_median": round(statistics.median(fps), 2) if fps else 0,
@@ -691,6 +721,9 @@ async def run(a):
                 "heartbeat_max_ms": round(max(hb), 1) if hb else None,
                 "heartbeat_errors": sum(x.heartbeat_errors for x in subs),
                 "cpu": cpu,
+                "janus_rss_mib": rss_mib(janus_pid),
+                "tack_rss_mib": rss_mib(a.tack_pid),
+                "generator_rss_mib": rss_mib(os.getpid()),
                 "hold_s": round(dt, 1),
             }
             out["steps"].append(row)
@@ -702,6 +735,9 @@ async def run(a):
                 reasons.append(f"loss {row['loss_pct']}% > 1%")
             if row["failed"] or row["receiving"] < len(live):
                 reasons.append(f"{row['failed']} subscribers failed, {len(live) - row['receiving']} received nothing")
+            if (pub1["frameWidth"], pub1["frameHeight"]) != (640, 480) or (pub0["frameWidth"], pub0["frameHeight"]) != (640, 480):
+                row["degraded"] = f"the teacher's page sent {row['sent_size_before']} → {row['sent_size']} ({pub1.get('qualityLimitationReason')})"
+                log(row["degraded"])
             if reasons:
                 stop_reason = f"frames dropped at {target}: " + "; ".join(reasons)
                 row["dropped"] = True
@@ -735,14 +771,17 @@ def main():
     p.add_argument("--pages-url", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--steps", default="10,25,50,100,150,200,300,400,500")
+    p.add_argument("--steps", default="10,25,50,100,150,200,300,400,500,600,800,1000")
     p.add_argument("--hold", type=float, default=20)
-    p.add_argument("--settle", type=float, default=5)
+    p.add_argument("--settle", type=float, default=8)
+    p.add_argument("--ramp", type=float, default=15)
     p.add_argument("--time-limit", type=float, default=480)
     p.add_argument("--concurrency", type=int, default=10)
     p.add_argument("--udp-port", type=int, default=19290)
     p.add_argument("--chromium", default=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
     a = p.parse_args()
+    # The receiver thread needs the GIL promptly while the event loop signals a burst of joins.
+    sys.setswitchinterval(0.0005)
     asyncio.run(run(a))
 
 
