@@ -52,7 +52,7 @@ window.smoke = {
   async publish(room, { feed } = {}) {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
     timings.publishStart = Date.now();
-    publication = await session.publish(room, stream, { display: 'publisher', feed });
+    publication = await session.publish(room, stream, { display: 'publisher', id: feed });
     timings.published = Date.now();
     const { width, height, frameRate } = stream.getVideoTracks()[0].getSettings();
     return { feed: publication.feed, camera: { width, height, frameRate }, ...timings };

@@ -78,12 +78,12 @@ export class JanusSession extends EventTarget {
   /**
    * Joins `room` as a publisher and sends every track of `stream`. Resolves once Janus reports
    * the PeerConnection up ('webrtcup'): until then Janus answers a subscriber "No such feed".
+   * `id` asks for that feed number (Tack gives each publisher theirs); Janus picks one without.
    * Returns `{ feed, privateId, peerConnection, leave() }`; `feed` is what subscribers ask for.
-   * `feed` given: publish as that feed (Tack's `teacherFeed`); otherwise Janus picks one.
    */
-  async publish(room, stream, { display, pin, feed } = {}) {
+  async publish(room, stream, { display, pin, id } = {}) {
     const handle = await this.#attach();
-    const joined = await this.#message(handle, { request: 'join', ptype: 'publisher', room, display, pin, id: feed });
+    const joined = await this.#message(handle, { request: 'join', ptype: 'publisher', room, display, pin, id });
     this.#announce(room, joined.data.publishers);
     const pc = this.#peerConnection(handle);
     const up = this.#webrtcUp(handle);
