@@ -112,6 +112,13 @@ class Media:
         # per kind: [received, first_ext, max_ext, last_seq, markers]
         self.counters = {"audio": [0, -1, -1, 0, 0], "video": [0, -1, -1, 0, 0]}
         self.failed = None
+        self.remote_ufrag = self.remote_pwd = None
+        self.remote_candidate = None  # Janus's host candidate (from its offer)
+        self.tiebreaker = secrets.token_bytes(8)
+        self.check_txids = set()
+        self.checks_sent = 0
+        self.next_check = 0.0
+        self.check_ok = False
 
     def snapshot(self):
         out = {}
@@ -214,9 +221,16 @@ class Receiver(threading.Thread):
         if len(data) < 20:
             return
         mtype, length, magic = struct.unpack_from("!HHI", data)
-        if mtype != 0x0001 or magic != STUN_MAGIC:
-            return  # responses/indications: we send no requests
+        if magic != STUN_MAGIC:
+            return
         txid = data[8:20]
+        if mtype == 0x0101:  # the answer to one of our checks
+            m = self.by_addr.get(addr)
+            if m is not None and txid in m.check_txids:
+                m.check_ok = True
+            return
+        if mtype != 0x0001:
+            return
         username, use_candidate = None, False
         pos = 20
         while pos + 4 <= 20 + length:
@@ -280,7 +294,16 @@ class Receiver(threading.Thread):
 
     def timers(self, now):
         for m in list(self.by_ufrag.values()):
-            if m.connected_at or m.failed or m.peer is None:
+            if m.connected_at or m.failed:
+                continue
+            if m.remote_candidate and not m.check_ok and now >= m.next_check and m.checks_sent < 12:
+                if m.peer is None:
+                    m.peer = m.remote_candidate
+                    self.by_addr[m.peer] = m
+                self.sock.sendto(binding_request(m), m.remote_candidate)
+                m.checks_sent += 1
+                m.next_check = now + min(0.1 * 2 ** m.checks_sent, 1.6)
+            if m.peer is None or not m.first_check_at:
                 continue
             if m.dtls is None:
                 # Janus makes its DTLS side once ICE has selected a pair (after the nominating
@@ -299,17 +322,30 @@ class Receiver(threading.Thread):
                 self.flush(m, m.dtls)
 
 
+def stun_message(mtype, txid, attrs, key):
+    """A STUN message with MESSAGE-INTEGRITY (HMAC-SHA1 keyed with `key`) and FINGERPRINT."""
+    body = b"".join(struct.pack("!HH", t, len(v)) + v + b"\0" * (-len(v) % 4) for t, v in attrs)
+    header = struct.pack("!HHI", mtype, len(body) + 24, STUN_MAGIC) + txid
+    body += struct.pack("!HH", 0x0008, 20) + hmac.new(key.encode(), header + body, hashlib.sha1).digest()
+    header = struct.pack("!HHI", mtype, len(body) + 8, STUN_MAGIC) + txid
+    crc = (binascii.crc32(header + body) ^ 0x5354554E) & 0xFFFFFFFF
+    return header + body + struct.pack("!HHI", 0x8028, 4, crc)
+
+
 def binding_success(txid, addr, pwd):
     ip = struct.unpack("!I", socket.inet_aton(addr[0]))[0]
-    attrs = struct.pack("!HHBBHI", 0x0020, 8, 0, 0x01, addr[1] ^ (STUN_MAGIC >> 16), ip ^ STUN_MAGIC)  # XOR-MAPPED-ADDRESS
-    # MESSAGE-INTEGRITY over the header (its length counting the MI attribute) and what precedes
-    header = struct.pack("!HHI", 0x0101, len(attrs) + 24, STUN_MAGIC) + txid
-    mac = hmac.new(pwd.encode(), header + attrs, hashlib.sha1).digest()
-    attrs += struct.pack("!HH", 0x0008, 20) + mac
-    header = struct.pack("!HHI", 0x0101, len(attrs) + 8, STUN_MAGIC) + txid
-    crc = (binascii.crc32(header + attrs) ^ 0x5354554E) & 0xFFFFFFFF
-    attrs += struct.pack("!HHI", 0x8028, 4, crc)
-    return header + attrs
+    xor = struct.pack("!BBHI", 0, 0x01, addr[1] ^ (STUN_MAGIC >> 16), ip ^ STUN_MAGIC)  # XOR-MAPPED-ADDRESS
+    return stun_message(0x0101, txid, [(0x0020, xor)], pwd)
+
+
+def binding_request(m):
+    """Our own connectivity check towards Janus's candidate, as a browser (a full ICE agent, the
+    controlled side) sends: it lets libnice answer with a triggered check of its own."""
+    txid = secrets.token_bytes(12)
+    m.check_txids.add(txid)
+    attrs = [(0x0006, f"{m.remote_ufrag}:{m.ufrag}".encode()), (0x0024, struct.pack("!I", 1853817087)),
+             (0x8029, m.tiebreaker)]
+    return stun_message(0x0001, txid, attrs, m.remote_pwd)
 
 
 # ---------------------------------------------------------------- SDP
@@ -324,6 +360,15 @@ def answer_sdp(offer, media, fingerprint, port):
             sections.append(current)
         elif current is not None and line.startswith("a="):
             current["attrs"].append(line[2:])
+    for line in lines:
+        if line.startswith("a=ice-ufrag:") and media.remote_ufrag is None:
+            media.remote_ufrag = line.split(":", 1)[1].strip()
+        elif line.startswith("a=ice-pwd:") and media.remote_pwd is None:
+            media.remote_pwd = line.split(":", 1)[1].strip()
+        elif line.startswith("a=candidate:") and media.remote_candidate is None:
+            f = line.split()
+            if f[2].lower() == "udp" and f[7] == "host":
+                media.remote_candidate = (f[4], int(f[5]))
     mids = []
     body = []
     for i, s in enumerate(sections):
