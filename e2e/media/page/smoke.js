@@ -48,10 +48,11 @@ window.smoke = {
     }
   },
 
-  async publish(room) {
+  /** `feed`: publish as that feed (as the teacher's page does with Tack's `teacherFeed`). */
+  async publish(room, { feed } = {}) {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
     timings.publishStart = Date.now();
-    publication = await session.publish(room, stream, { display: 'publisher' });
+    publication = await session.publish(room, stream, { display: 'publisher', id: feed });
     timings.published = Date.now();
     const { width, height, frameRate } = stream.getVideoTracks()[0].getSettings();
     return { feed: publication.feed, camera: { width, height, frameRate }, ...timings };
@@ -76,6 +77,18 @@ window.smoke = {
     const before = await inbound(subscription.peerConnection);
     await new Promise((resolve) => setTimeout(resolve, ms));
     return { before, after: await inbound(subscription.peerConnection) };
+  },
+
+  /** The publisher's video outbound-rtp counters (what it sends: frames, size, bytes). */
+  async outbound() {
+    for (const report of (await publication.peerConnection.getStats()).values()) {
+      if (report.type !== 'outbound-rtp' || report.kind !== 'video') continue;
+      const { framesSent, framesEncoded, framesPerSecond, frameWidth, frameHeight, bytesSent, packetsSent,
+        qualityLimitationReason, encoderImplementation } = report;
+      return { at: Date.now(), framesSent, framesEncoded, framesPerSecond, frameWidth, frameHeight, bytesSent, packetsSent,
+        qualityLimitationReason, encoderImplementation };
+    }
+    return null;
   },
 
   async leave() {
