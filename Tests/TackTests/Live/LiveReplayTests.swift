@@ -23,7 +23,7 @@ struct ReplayPieceTests {
         #expect(ByteRange(header: "bytes=0-", size: 0) == .unsatisfiable)
     }
 
-    @Test("the picture is the teacher's feed (1), or the first feed with video; every voice is mixed")
+    @Test("the picture is the teacher's feed, or the first feed with video; every voice is mixed")
     func choice() {
         func track(_ name: String, _ kind: JanusRecordingConverter.Track.Kind, _ start: Int64) -> JanusRecordingConverter.Track {
             .init(file: URL(fileURLWithPath: "/r/\(name)"), kind: kind, codec: kind == .audio ? "opus" : "vp8",

@@ -238,6 +238,28 @@ struct LiveTests {
         }
     }
 
+    @Test("at a scheduled class's time its groups are reminded, unless it started or was cancelled", arguments: Engine.all)
+    func reminder(engine: Engine) async throws {
+        try await Self.run(engine) { f in
+            let at = ISO8601DateFormatter().string(from: LiveFixture.start.addingTimeInterval(3600))
+            let waiting = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB], "scheduledAt": at]).json["id"].string!
+            let started = try await f.create(["title": "Art", "groupIds": [f.groupA], "scheduledAt": at]).json["id"].string!
+            let cancelled = try await f.create(["title": "Music", "groupIds": [f.groupA], "scheduledAt": at]).json["id"].string!
+            #expect(try await f.call(.post, started, "/transition", as: f.tom, json: ["action": "start"]).status == .ok)
+            #expect(try await f.call(.post, cancelled, "/transition", as: f.tom, json: ["action": "cancel"]).status == .ok)
+            f.time.advance(by: 3599)
+            #expect(try await f.api.parts.jobs.runDue() == 0, "not before its time")
+            f.time.advance(by: 1)
+            #expect(try await f.api.parts.jobs.runDue() == 3)
+            for (group, person) in [(f.groupA, f.sue), (f.groupB, f.zoe)] {
+                let reminded = try await f.api.messages(f.org, group, as: person).json["items"].array
+                    .filter { $0["system"]["event"].string == "live_starting" }.map { $0["system"]["liveClassId"].string }
+                #expect(reminded == [waiting], "only the class still waiting to start")
+            }
+            #expect(try await f.api.parts.jobs.runDue() == 0, "once")
+        }
+    }
+
     @Test("the teacher sees how many watch now (a heartbeat in the last 30 s); mute everyone", arguments: Engine.all)
     func watchingAndFeeds(engine: Engine) async throws {
         try await Self.run(engine) { f in

@@ -89,7 +89,7 @@ public struct Message: Sendable, Equatable, Codable {
         public enum Event: String, Sendable, Codable {
             case created, joined, left, removed, renamed
             /// A live class for this group: scheduled, started, its replay ready (`name` is its title).
-            case liveScheduled = "live_scheduled", liveStarted = "live_started", liveReplay = "live_replay"
+            case liveScheduled = "live_scheduled", liveStarting = "live_starting", liveStarted = "live_started", liveReplay = "live_replay"
         }
         public var event: Event
         public var actor: PersonRef?

@@ -28,7 +28,7 @@ extension LiveService {
     /// Handlers of the feature's jobs, converting with `converter` (`.live` in the server; tests
     /// register a fake in its place).
     func jobHandlers(converter: ReplayConverter = .live) -> [any JobHandler] {
-        [LiveReplayHandler(service: self, converter: converter)]
+        [LiveReplayHandler(service: self, converter: converter), LiveReminderHandler(service: self)]
     }
 
     /// Where Janus records a class's room: `<recordings>/<class id>`. Without a Janus (it was

@@ -165,6 +165,7 @@ struct LiveService: Sendable {
             c.roomSecret = room?.secret
             try await store.insertClass(db, c)
             try await notify(db, outbox, c, draft.startNow ? .liveStarted : .liveScheduled, now: now)
+            try await enqueueReminder(db, outbox, c)
             return c.id
         }
     }
