@@ -98,7 +98,7 @@ export function createStage(orgId, liveClassId, { onStale }) {
   function schedule() {
     if (running) { again = true; return; }
     running = reconcile().catch((error) => {
-      problem = errorText(error);
+      if (conn) problem = errorText(error); // else the connection dropped: "reconnecting" stays
       if (!(error?.status >= 400 && error.status < 500)) retryLater(); // Janus or the network: again shortly
     }).finally(() => {
       running = null;
@@ -208,7 +208,13 @@ export function createStage(orgId, liveClassId, { onStale }) {
           deviceProblem = t(error?.name === 'NotAllowedError' ? 'live.media.denied' : 'live.media.noDevice');
           return undefined;
         }
-        const publication = await conn.session.publish(conn.media.room, stream, { id: conn.media.feed, display: c.me.role });
+        let publication;
+        try {
+          publication = await conn.session.publish(conn.media.room, stream, { id: conn.media.feed, display: c.me.role });
+        } catch (error) {
+          stream.getTracks().forEach((track) => track.stop()); // the camera's light goes off again
+          throw error;
+        }
         conn.pub = { kind, publication, stream };
         if (conn.media.publish && !c.onAir) await setOnAir(orgId, liveClassId, true);
       }
