@@ -35,14 +35,9 @@ struct LiveChatService: Sendable {
         if writing { try await live.lockClass(db, orgID: orgID, id: id) }
         let member = try await directory.accessMember(db, identity, orgID)
         guard let c = try await live.fetchClass(db, orgID: orgID, id: id) else { throw AppError.notFound("Live class") }
-        let isTeacher = c.teacher.userID == identity.userID
-        if !isTeacher, !member.role.isAdmin, try await live.groupRole(db, classID: c.id, userID: identity.userID) == nil {
-            throw AppError.notFound("Live class")
-        }
-        if !isTeacher, try await live.isRemoved(db, classID: c.id, userID: identity.userID) {
-            throw AppError(.forbidden, "removed", "The teacher removed you from this class.")
-        }
-        return Access(liveClass: c, canRun: isTeacher || member.role.isAdmin, member: member)
+        let standing = try await live.standing(db, identity, c, member: member)
+        if standing.removed { throw AppError(.forbidden, "removed", "The teacher removed you from this class.") }
+        return Access(liveClass: c, canRun: standing.canRun, member: member)
     }
 
     /// Posting and liking: the class is live, and not paused for students.

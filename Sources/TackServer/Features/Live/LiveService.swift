@@ -74,14 +74,11 @@ struct LiveService: Sendable {
     }
 
     private func viewer(_ db: any SQLDatabase, _ identity: Identity, _ c: LiveClass, member: Member) async throws -> Viewer {
-        let isTeacher = c.teacher.userID == identity.userID
-        let groupRole = try await store.groupRole(db, classID: c.id, userID: identity.userID)
-        guard isTeacher || groupRole != nil || member.role.isAdmin else { throw AppError.notFound("Live class") }
+        let standing = try await store.standing(db, identity, c, member: member)
         let hand = try await store.fetchHands(db, classID: c.id).first { $0.person.userID == identity.userID }?.state
-        let removed = isTeacher ? false : try await store.isRemoved(db, classID: c.id, userID: identity.userID)
-        return Viewer(role: isTeacher ? .teacher : hand == .speaking ? .speaker : .viewer, canRun: isTeacher || member.role.isAdmin,
-                      seesStatistics: isTeacher || member.role.isAdmin || groupRole == .owner || groupRole == .admin, hand: hand,
-                      removed: removed)
+        return Viewer(role: standing.isTeacher ? .teacher : hand == .speaking ? .speaker : .viewer, canRun: standing.canRun,
+                      seesStatistics: standing.canRun || standing.groupRole == .owner || standing.groupRole == .admin, hand: hand,
+                      removed: standing.removed)
     }
 
     /// The class and the caller's part in it. In a write transaction (`db` from `transactor.run`)

@@ -135,6 +135,27 @@ struct LiveStore: Sendable {
         }
     }
 
+    /// Who the caller is to a class (for every operation on it, the class's chat included).
+    struct Standing: Sendable {
+        var isTeacher: Bool
+        /// The teacher, or an organisation admin.
+        var canRun: Bool
+        /// Their role in the class's groups (nil: in none of them).
+        var groupRole: Participant.Role?
+        /// The teacher removed them from the class.
+        var removed: Bool
+    }
+
+    /// The caller's standing in class `c`: its teacher, members of its groups and organisation
+    /// admins see it; everyone else gets 404.
+    func standing(_ db: any SQLDatabase, _ identity: Identity, _ c: LiveClass, member: Member) async throws -> Standing {
+        let isTeacher = c.teacher.userID == identity.userID
+        let groupRole = try await groupRole(db, classID: c.id, userID: identity.userID)
+        guard isTeacher || groupRole != nil || member.role.isAdmin else { throw AppError.notFound("Live class") }
+        let removed = isTeacher ? false : try await isRemoved(db, classID: c.id, userID: identity.userID)
+        return Standing(isTeacher: isTeacher, canRun: isTeacher || member.role.isAdmin, groupRole: groupRole, removed: removed)
+    }
+
     func isRemoved(_ db: any SQLDatabase, classID: LiveClass.ID, userID: User.ID) async throws -> Bool {
         try await db.raw("SELECT 1 AS hit FROM live_removed WHERE class_id = \(bind: classID) AND user_id = \(bind: userID)").first() != nil
     }
