@@ -16,6 +16,7 @@ struct TenantIsolationTests {
         "previewInvitation", "acceptInvitation",  // a code is the secret that grants access, by design
         "openEventStream",  // covered by the real-time suite (foreign cursors are ignored)
         "reportGatewayStatus",  // the gateway's, signed with the installation's secret (DING tests)
+        "receiveJanusEvents",  // Janus's, with its API secret; a room's publishers are checked against its own class (live media tests)
     ]
 
     /// The operations of `openapi.yaml` as (method, path, operationId).

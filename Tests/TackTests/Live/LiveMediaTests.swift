@@ -22,17 +22,22 @@ final class ThrowawayJanus: Sendable {
     func stop() throws { try Self.script("stop", directory.path) }
 
     /// Runs `scripts/janus` and waits for it (`posix_spawn` and `waitpid`: the Janus it starts
-    /// outlives it, and Foundation's `Process` may then wait for ever).
+    /// outlives it, and Foundation's `Process` may then wait for ever). No Tack listens for this
+    /// Janus's events (tests post them themselves): it sends none.
     private static func script(_ arguments: String...) throws {
         let path = repository.appendingPathComponent("scripts/janus").path
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
+        var environment = ProcessInfo.processInfo.environment
+        environment["JANUS_EVENTS_URL"] = "none"
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for e in envp { free(e) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         var pid: pid_t = 0
-        guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else {
+        guard posix_spawn(&pid, path, &actions, nil, argv, envp) == 0 else {
             throw JanusControl.Failure(description: "scripts/janus could not be started")
         }
         var status: Int32 = 0
@@ -44,6 +49,60 @@ final class ThrowawayJanus: Sendable {
     func roomExists(_ room: Int64) async throws -> Bool {
         let data = try await JanusControl(settings: settings, client: .shared).videoRoom(["request": "exists", "room": room])
         return data["exists"] as? Bool ?? false
+    }
+
+    /// A page's Janus session: made with `token`, one VideoRoom handle attached.
+    struct Participant {
+        var session: Int64
+        var handle: Int64
+        var token: String
+    }
+
+    func participant(token: String) async throws -> Participant {
+        let session = try #require(try await post(settings.httpURL, ["janus": "create", "token": token])["data"]["id"].int)
+        let handle = try #require(try await post("\(settings.httpURL)/\(session)", ["janus": "attach", "plugin": JanusControl.videoRoom, "token": token])["data"]["id"].int)
+        return Participant(session: Int64(session), handle: Int64(handle), token: token)
+    }
+
+    /// The participant joins `room` as a publisher numbered `feed` (as janus.js does before it
+    /// publishes); returns once the room lists it.
+    func join(_ p: Participant, room: Int64, feed: Int64) async throws {
+        _ = try await post("\(settings.httpURL)/\(p.session)/\(p.handle)",
+                           ["janus": "message", "token": p.token, "body": ["request": "join", "ptype": "publisher", "room": room, "id": feed]])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await !participants(room).contains(feed) {
+            guard ContinuousClock.now < deadline else { throw JanusControl.Failure(description: "\(feed) never joined room \(room)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The numbers of the room's participants (as the API secret's holder sees them).
+    func participants(_ room: Int64) async throws -> Set<Int64> {
+        let data = try await JanusControl(settings: settings, client: .shared).videoRoom(["request": "listparticipants", "room": room])
+        return Set((data["participants"] as? [[String: Any]] ?? []).compactMap { $0["id"].flatMap(JanusControl.int64) })
+    }
+
+    /// The Janus sessions open now (admin API).
+    func sessions() async throws -> Set<Int64> {
+        Set(try await post(settings.adminURL, ["janus": "list_sessions", "admin_secret": settings.adminSecret])["sessions"].array.compactMap(\.int).map(Int64.init))
+    }
+
+    /// The event Janus's handler posts when a publisher joins (`joined`) or its media starts (`published`).
+    static func event(_ kind: String, _ p: Participant, room: Int64, feed: Int64) -> [String: Any] {
+        ["emitter": "test", "type": 64, "timestamp": 1, "session_id": p.session, "handle_id": p.handle,
+         "event": ["plugin": JanusControl.videoRoom, "data": ["event": kind, "room": room, "id": feed]]]
+    }
+
+    private func post(_ url: String, _ body: [String: Any]) async throws -> JSON {
+        var body = body
+        body["transaction"] = UUID().uuidString
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.body = .bytes(.init(bytes: try JSONSerialization.data(withJSONObject: body)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let reply = try JSON(parsing: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+        guard reply["janus"].string != "error" else { throw JanusControl.Failure(description: "Janus: \(reply)") }
+        return reply
     }
 
     /// Whether Janus accepts `token` (it opens a session with it).
@@ -122,6 +181,97 @@ struct LiveMediaTests {
             #expect(payloads.count == 1 && payloads.first?.contains(id) == true, "\(payloads)")
             let job = try JSONDecoder.tack.decode(LiveReplayJob.self, from: Data(payloads.first!.utf8))
             #expect(job.recordings == URL(fileURLWithPath: janus.settings.recordingsDirectory).appendingPathComponent(id).path)
+        }
+    }
+
+    @Test("Janus's events: a publisher Tack did not name is sent out of the room; a turn's end and a removal take effect in Janus, not only on the page", arguments: Engine.all)
+    func enforcement(engine: Engine) async throws {
+        let janus = try ThrowawayJanus(portBase: 18970)
+        defer { try? janus.stop() }
+        let (clock, time) = WallClock.manual(LiveFixture.start)
+        try await withAPI(engine, clock: clock, configure: { $0.runJobs = false; $0.janus = janus.settings }) { api in
+            let f = try await LiveFixture.make(api, time)
+            let id = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB], "startNow": true]).json["id"].string!
+            func media(_ person: Person) async throws -> (token: String, room: Int64, feed: Int64) {
+                let m = try await f.call(.post, id, "/watch", as: person, json: ["mode": "live"]).json["media"]
+                return (try #require(m["token"].string), Int64(try #require(m["room"].int)), Int64(try #require(m["feed"].int)))
+            }
+            let tom = try await media(f.tom), sue = try await media(f.sue), zoe = try await media(f.zoe)
+            let room = tom.room
+            let authorization = "Basic " + Data("janus:\(janus.settings.apiSecret)".utf8).base64EncodedString()
+            func report(_ events: [[String: Any]], authorization: String? = authorization) async throws -> Reply {
+                var headers = HTTPFields()
+                if let authorization { headers[.authorization] = authorization }
+                let body = String(decoding: try JSONSerialization.data(withJSONObject: events), as: UTF8.self)
+                return try await api.call(.post, "/api/v1/media/janus-events", json: body, headers: headers)
+            }
+
+            // The teacher publishing as the teacher's feed stays.
+            let teacherPage = try await janus.participant(token: tom.token)
+            try await janus.join(teacherPage, room: room, feed: tom.feed)
+            #expect(try await report([ThrowawayJanus.event("joined", teacherPage, room: room, feed: tom.feed)]).status == .noContent)
+            #expect(try await report([ThrowawayJanus.event("published", teacherPage, room: room, feed: tom.feed)]).status == .noContent)
+            #expect(try await janus.participants(room) == [tom.feed])
+
+            // Only Janus reports events: the wrong password, none, or not JSON changes nothing.
+            let sueRogue = try await janus.participant(token: sue.token)
+            try await janus.join(sueRogue, room: room, feed: 4242)
+            let rogue = ThrowawayJanus.event("published", sueRogue, room: room, feed: 4242)
+            let wrong = "Basic " + Data("janus:guess".utf8).base64EncodedString()
+            #expect(try await report([rogue], authorization: wrong).code == "invalid_credentials")
+            #expect(try await report([rogue], authorization: nil).status == .unauthorized)
+            var headers = HTTPFields()
+            headers[.authorization] = authorization
+            #expect(try await api.call(.post, "/api/v1/media/janus-events", json: "{\"not\": \"an array\"}", headers: headers).status == .badRequest)
+            #expect(try await janus.participants(room) == [tom.feed, 4242])
+
+            // A student publishing under a number Tack did not give them is sent away…
+            #expect(try await report([rogue]).status == .noContent)
+            #expect(try await janus.participants(room) == [tom.feed])
+            // … so is one publishing as themselves before the teacher lets them speak; events
+            // come in batches, with others Tack ignores.
+            let zoePage = try await janus.participant(token: zoe.token)
+            try await janus.join(zoePage, room: room, feed: zoe.feed)
+            let suePage = try await janus.participant(token: sue.token)
+            try await janus.join(suePage, room: room, feed: sue.feed)
+            #expect(try await report([ThrowawayJanus.event("joined", teacherPage, room: room, feed: tom.feed),
+                                      ThrowawayJanus.event("joined", zoePage, room: room, feed: zoe.feed),
+                                      ["type": 1, "session_id": 1, "event": ["name": "created"]],
+                                      ThrowawayJanus.event("joined", suePage, room: room, feed: sue.feed)]).status == .noContent)
+            #expect(try await janus.participants(room) == [tom.feed])
+
+            // Let speak, Sue publishes as herself; the end of her turn sends her feed away even
+            // if her page went on.
+            #expect(try await f.call(.put, id, "/hands", as: f.sue).status == .ok)
+            #expect(try await f.call(.put, id, "/speakers/\(f.sue.userID)", as: f.tom).status == .ok)
+            let speaking = try await janus.participant(token: sue.token)
+            try await janus.join(speaking, room: room, feed: sue.feed)
+            #expect(try await report([ThrowawayJanus.event("published", speaking, room: room, feed: sue.feed)]).status == .noContent)
+            #expect(try await janus.participants(room) == [tom.feed, sue.feed])
+            #expect(try await f.call(.delete, id, "/speakers/\(f.sue.userID)", as: f.tom).status == .ok)
+            #expect(try await janus.participants(room) == [tom.feed])
+            // So does "mute everyone", and pausing the class.
+            #expect(try await f.call(.put, id, "/hands", as: f.sue).status == .ok)
+            #expect(try await f.call(.put, id, "/speakers/\(f.sue.userID)", as: f.tom).status == .ok)
+            let again = try await janus.participant(token: sue.token)
+            try await janus.join(again, room: room, feed: sue.feed)
+            #expect(try await f.call(.delete, id, "/speakers", as: f.tom).status == .ok)
+            #expect(try await janus.participants(room) == [tom.feed])
+            #expect(try await f.call(.put, id, "/hands", as: f.sue).status == .ok)
+            #expect(try await f.call(.put, id, "/speakers/\(f.sue.userID)", as: f.tom).status == .ok)
+            let third = try await janus.participant(token: sue.token)
+            try await janus.join(third, room: room, feed: sue.feed)
+            #expect(try await f.call(.patch, id, "/controls", as: f.tom, json: ["paused": true]).status == .ok)
+            #expect(try await janus.participants(room) == [tom.feed])
+            #expect(try await f.call(.patch, id, "/controls", as: f.tom, json: ["paused": false]).status == .ok)
+
+            // Removed: every Janus session of Sue's ends at once (her pages stop receiving).
+            let sueSessions: Set<Int64> = [sueRogue.session, suePage.session, speaking.session, again.session, third.session]
+            #expect(try await janus.sessions().isSuperset(of: sueSessions))
+            #expect(try await f.call(.put, id, "/removals/\(f.sue.userID)", as: f.tom).status == .noContent)
+            let left = try await janus.sessions()
+            #expect(left.isDisjoint(with: sueSessions), "\(left)")
+            #expect(left.contains(teacherPage.session) && left.contains(zoePage.session), "nobody else's")
         }
     }
 

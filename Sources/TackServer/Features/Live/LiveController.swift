@@ -152,3 +152,32 @@ extension APIHandler {
         }
     }
 }
+
+/// Janus's events (its HTTP event handler): see `LiveService.check(_:)`.
+extension APIHandler {
+    func receiveJanusEvents(_ input: Operations.ReceiveJanusEvents.Input) async throws -> Operations.ReceiveJanusEvents.Output {
+        guard let media = live.media else {
+            throw AppError(.notFound, "media_not_configured", "No media server is configured on this server.")
+        }
+        guard let credentials = RequestScope.current.basicCredentials,
+              Secrets.constantTimeEqual(credentials, "janus:\(media.settings.apiSecret)") else {
+            throw AppError(.unauthorized, "invalid_credentials", "Janus signs its events with user janus and its API secret.")
+        }
+        guard let raw = RawBody.current, let events = try? JSONSerialization.jsonObject(with: Data(buffer: raw)) as? [Any] else {
+            throw AppError.badRequest("invalid_body", "Send the events as a JSON array.")
+        }
+        await live.check(events.compactMap(Self.publisher))
+        return .noContent(.init())
+    }
+
+    /// A VideoRoom event about a publisher (it joined, or its media started), or nil.
+    static func publisher(_ event: Any) -> LiveService.Publisher? {
+        guard let event = event as? [String: Any], event["type"].flatMap(JanusControl.int64) == 64,
+              let body = event["event"] as? [String: Any], body["plugin"] as? String == JanusControl.videoRoom,
+              let data = body["data"] as? [String: Any], ["joined", "published"].contains(data["event"] as? String),
+              let room = data["room"].flatMap(JanusControl.int64), let feed = data["id"].flatMap(JanusControl.int64),
+              let session = event["session_id"].flatMap(JanusControl.int64), let handle = event["handle_id"].flatMap(JanusControl.int64)
+        else { return nil }
+        return LiveService.Publisher(room: room, feed: feed, session: session, handle: handle)
+    }
+}

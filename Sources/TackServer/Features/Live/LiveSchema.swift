@@ -107,3 +107,12 @@ extension Schema {
         )
         """
 }
+
+extension Schema {
+    /// 13: live classes found by their Janus room's number (Janus's events name rooms).
+    static let liveRooms = Migration(
+        version: 13, name: "live_rooms",
+        sqlite: "CREATE INDEX live_classes_janus_room ON live_classes(janus_room)",
+        postgres: "CREATE INDEX live_classes_janus_room ON live_classes(janus_room)"
+    )
+}

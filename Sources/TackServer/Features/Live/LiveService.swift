@@ -275,19 +275,25 @@ struct LiveService: Sendable {
     /// every hand is lowered).
     func setControls(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, locked: Bool?, paused: Bool?) async throws -> LiveClassView {
         let now = clock.now()
-        try await transactor.run { db, outbox in
+        let (c, ended) = try await transactor.run { db, outbox -> (LiveClass, [User.ID]) in
             var (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             guard c.state == .live else { throw AppError.conflict("not_live", "The class is not live.") }
             if let locked { c.locked = locked }
+            var ended: [User.ID] = []
             if let paused {
                 c.paused = paused
-                if paused { try await store.deleteHands(db, classID: c.id) }
+                if paused {
+                    ended = try await speakers(db, c)
+                    try await store.deleteHands(db, classID: c.id)
+                }
             }
             c.updatedAt = now
             try await store.updateClass(db, c)
             Self.changed(outbox, c)
+            return (c, ended)
         }
+        await endTurns(c, ended)
         return try await view(identity, orgID, id)
     }
 
@@ -295,17 +301,19 @@ struct LiveService: Sendable {
     /// rejoin it.
     func remove(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, userID: User.ID) async throws {
         let now = clock.now()
-        let tokens = try await transactor.run { db, outbox -> [String] in
+        let (c, spoke, tokens) = try await transactor.run { db, outbox -> (LiveClass, [User.ID], [String]) in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             guard userID != c.teacher.userID else { throw AppError.conflict("teacher", "The teacher cannot be removed from their class.") }
             guard try await store.groupRole(db, classID: c.id, userID: userID) != nil else { throw AppError.notFound("Participant") }
             try await store.insertRemoved(db, classID: c.id, userID: userID, by: identity.userID, at: now)
+            let spoke = try await speakers(db, c).filter { $0 == userID }
             try await store.deleteHands(db, classID: c.id, userID: userID)
             Self.changed(outbox, c)
-            return try await store.deleteTokens(db, classID: c.id, userID: userID)
+            return (c, spoke, try await store.deleteTokens(db, classID: c.id, userID: userID))
         }
-        for token in tokens { await revoke(token) }
+        await endTurns(c, spoke)
+        for token in tokens { await disconnect(token: token) }
     }
 
     // MARK: Hands
@@ -328,54 +336,67 @@ struct LiveService: Sendable {
 
     /// A student lowers their hand or stops speaking.
     func lowerHand(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
-        try await transactor.run { db, outbox in
+        let (c, spoke, hands) = try await transactor.run { db, outbox -> (LiveClass, Bool, [LiveHand]) in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             if viewer.hand != nil {
                 try await store.deleteHands(db, classID: c.id, userID: identity.userID)
                 Self.changed(outbox, c)
             }
-            return try await handsWithFeeds(db, c)
+            return (c, viewer.hand == .speaking, try await handsWithFeeds(db, c))
         }
+        if spoke { await endTurns(c, [identity.userID]) }
+        return hands
     }
 
     /// The teacher lets a student with a raised hand speak (at most `maxSpeakers` at once), or
     /// ends their turn.
     func setSpeaker(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID, userID: User.ID, speaking: Bool) async throws -> [LiveHand] {
         let now = clock.now()
-        return try await transactor.run { db, outbox in
+        let (c, ended, result) = try await transactor.run { db, outbox -> (LiveClass, [User.ID], [LiveHand]) in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             let hands = try await store.fetchHands(db, classID: c.id)
             guard speaking else {
                 try await store.deleteHands(db, classID: c.id, userID: userID)
                 Self.changed(outbox, c)
-                return try await handsWithFeeds(db, c)
+                let ended = hands.filter { $0.person.userID == userID && $0.state == .speaking }.map(\.person.userID)
+                return (c, ended, try await handsWithFeeds(db, c))
             }
             try Self.requireActive(c)
             guard let hand = hands.first(where: { $0.person.userID == userID }),
                   !(try await store.isRemoved(db, classID: c.id, userID: userID)) else {
                 throw AppError.conflict("no_raised_hand", "Only a student who raised their hand is let speak.")
             }
-            guard hand.state != .speaking else { return Self.withFeeds(hands, c) }
+            guard hand.state != .speaking else { return (c, [], Self.withFeeds(hands, c)) }
             guard hands.filter({ $0.state == .speaking }).count < c.maxSpeakers else {
                 throw AppError.conflict("too_many_speakers", "At most \(c.maxSpeakers) students speak at once: end someone's turn first.")
             }
             try await store.saveHand(db, classID: c.id, userID: userID, state: .speaking, at: now)
             Self.changed(outbox, c)
-            return try await handsWithFeeds(db, c)
+            return (c, [], try await handsWithFeeds(db, c))
         }
+        await endTurns(c, ended)
+        return result
     }
 
     /// Mute everyone: every speaker's turn ends (raised hands stay).
     func muteAll(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {
-        try await transactor.run { db, outbox in
+        let (c, ended, hands) = try await transactor.run { db, outbox -> (LiveClass, [User.ID], [LiveHand]) in
             let (c, viewer, _) = try await load(db, identity, orgID, id)
             try requireRunner(viewer)
             try Self.requireActive(c)
+            let ended = try await speakers(db, c)
             try await store.deleteHands(db, classID: c.id, state: .speaking)
             Self.changed(outbox, c)
-            return try await handsWithFeeds(db, c)
+            return (c, ended, try await handsWithFeeds(db, c))
         }
+        await endTurns(c, ended)
+        return hands
+    }
+
+    /// Who speaks now.
+    private func speakers(_ db: any SQLDatabase, _ c: LiveClass) async throws -> [User.ID] {
+        try await store.fetchHands(db, classID: c.id).filter { $0.state == .speaking }.map(\.person.userID)
     }
 
     func hands(_ identity: Identity, _ orgID: Organization.ID, _ id: LiveClass.ID) async throws -> [LiveHand] {

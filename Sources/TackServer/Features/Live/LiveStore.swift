@@ -36,6 +36,12 @@ struct LiveStore: Sendable {
         try await fetchClasses(db, where: "c.org_id = \(bind: orgID) AND c.id = \(bind: id)").first
     }
 
+    /// The live class whose Janus room has this number (any organisation's: Janus reports rooms,
+    /// not organisations).
+    func fetchLiveClass(_ db: any SQLDatabase, janusRoom room: Int64) async throws -> LiveClass? {
+        try await fetchClasses(db, where: "c.janus_room = \(bind: room) AND c.state = \(bind: LiveClass.State.live.rawValue)").first
+    }
+
     /// Locks the class's row until the transaction ends, so that changes to one class (its state,
     /// switches, hands, speakers, removals) happen one after another. On SQLite every write
     /// transaction already runs alone.
@@ -212,6 +218,12 @@ struct LiveStore: Sendable {
             INSERT INTO live_media_tokens (class_id, user_id, token, created_at) VALUES (\(bind: classID), \(bind: userID), \(bind: token), \(bind: now))
             ON CONFLICT (class_id, user_id) DO UPDATE SET token = excluded.token, created_at = excluded.created_at
             """).run()
+    }
+
+    /// Whose token this is, in a class.
+    func tokenOwner(_ db: any SQLDatabase, classID: LiveClass.ID, token: String) async throws -> User.ID? {
+        try await db.raw("SELECT user_id FROM live_media_tokens WHERE class_id = \(bind: classID) AND token = \(bind: token)")
+            .first(decodingColumn: "user_id", as: User.ID.self)
     }
 
     /// Forgets a class's tokens (its room is gone); returns them, to remove from Janus.

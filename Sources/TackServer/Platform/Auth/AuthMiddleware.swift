@@ -15,7 +15,8 @@ struct AuthMiddleware: RouterMiddleware {
             try Self.checkCSRF(request, viaCookie: viaCookie)
         }
         let scope = RequestScope(identity: identity, invalidToken: identity == nil && Self.isBearer(request),
-                                 clientAddress: context.remoteAddress, secureCookies: secureCookies)
+                                 basicCredentials: Self.basicCredentials(request), clientAddress: context.remoteAddress,
+                                 secureCookies: secureCookies)
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }
@@ -23,6 +24,13 @@ struct AuthMiddleware: RouterMiddleware {
             if field.name == .setCookie { response.headers.append(field) } else { response.headers[field.name] = field.value }
         }
         return response
+    }
+
+    /// `user:password` of an `Authorization: Basic` header.
+    static func basicCredentials(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
+              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)) else { return nil }
+        return String(data: data, encoding: .utf8)
     }
 
     static func isBearer(_ request: Request) -> Bool {

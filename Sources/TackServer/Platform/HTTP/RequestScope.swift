@@ -20,6 +20,8 @@ struct RequestScope: Sendable {
     var identity: Identity?
     /// The request carried a bearer token that is unknown or expired (public operations ignore it).
     var invalidToken = false
+    /// `user:password` from an `Authorization: Basic` header (machines calling back: Janus's events).
+    var basicCredentials: String?
     /// The client's address (the TCP peer), for rate limits.
     var clientAddress: String = "unknown"
     /// Whether cookies must be marked Secure (TLS in front of Tack).

@@ -76,6 +76,8 @@ public struct JanusSettings: Sendable, Equatable {
 struct JanusControl: Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
+        /// Janus's error code, when it answered with one.
+        var code: Int? = nil
     }
 
     static let videoRoom = "janus.plugin.videoroom"
@@ -102,14 +104,63 @@ struct JanusControl: Sendable {
     /// A new token that lets one browser use the VideoRoom plugin (and nothing else).
     func addToken() async throws -> String {
         let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") + UUID().uuidString.lowercased().prefix(8)
-        _ = try await call(settings.adminURL, ["janus": "add_token", "token": token, "plugins": [Self.videoRoom],
-                                               "admin_secret": settings.adminSecret])
+        _ = try await admin(settings.adminURL, ["janus": "add_token", "token": token, "plugins": [Self.videoRoom]])
         return token
     }
 
     func removeToken(_ token: String) async throws {
-        _ = try await call(settings.adminURL, ["janus": "remove_token", "token": token, "admin_secret": settings.adminSecret])
+        _ = try await admin(settings.adminURL, ["janus": "remove_token", "token": token])
     }
+
+    /// Sends a publisher out of a room (its media stops, its slot is free); false if no
+    /// participant has that number.
+    @discardableResult
+    func kick(room: Int64, secret: String, feed: Int64) async throws -> Bool {
+        do {
+            _ = try await videoRoom(["request": "kick", "room": room, "secret": secret, "id": feed])
+            return true
+        } catch let failure as Failure where failure.code == Self.noSuchParticipant {
+            return false
+        }
+    }
+
+    /// The token a handle was attached with (admin API `handle_info`); nil if the handle is gone.
+    func token(session: Int64, handle: Int64) async throws -> String? {
+        let reply: [String: Any]
+        do {
+            reply = try await admin("\(settings.adminURL)/\(session)/\(handle)", ["janus": "handle_info"])
+        } catch let failure as Failure where failure.code == Self.noSuchSession || failure.code == Self.noSuchHandle {
+            return nil
+        }
+        return (reply["info"] as? [String: Any])?["token"] as? String
+    }
+
+    /// Ends every Janus session that has a handle attached with `token`: its peer connections
+    /// close at once (revoking a token only stops new requests). Returns how many ended.
+    @discardableResult
+    func endSessions(token: String) async throws -> Int {
+        let sessions = try await admin(settings.adminURL, ["janus": "list_sessions"])["sessions"] as? [Any] ?? []
+        var ended = 0
+        for session in sessions.compactMap(Self.int64) {
+            let handles: [Int64]
+            do {
+                handles = (try await admin("\(settings.adminURL)/\(session)", ["janus": "list_handles"])["handles"] as? [Any] ?? []).compactMap(Self.int64)
+            } catch let failure as Failure where failure.code == Self.noSuchSession {
+                continue
+            }
+            for handle in handles where try await self.token(session: session, handle: handle) == token {
+                do {
+                    _ = try await admin("\(settings.adminURL)/\(session)", ["janus": "destroy_session"])
+                    ended += 1
+                } catch let failure as Failure where failure.code == Self.noSuchSession {}
+                break
+            }
+        }
+        return ended
+    }
+
+    /// Janus's error codes that mean "already gone".
+    static let noSuchSession = 458, noSuchHandle = 459, noSuchParticipant = 428
 
     /// One synchronous VideoRoom request on a short-lived session; returns the plugin's answer.
     func videoRoom(_ body: [String: any Sendable]) async throws -> [String: Any] {
@@ -125,7 +176,9 @@ struct JanusControl: Sendable {
             guard let data = (reply["plugindata"] as? [String: Any])?["data"] as? [String: Any] else {
                 throw Failure(description: "Janus answered without plugin data: \(reply)")
             }
-            if let error = data["error"] { throw Failure(description: "VideoRoom: \(error) (\(data["error_code"] ?? ""))") }
+            if let error = data["error"] {
+                throw Failure(description: "VideoRoom: \(error) (\(data["error_code"] ?? ""))", code: data["error_code"].flatMap(Self.int64).map(Int.init))
+            }
             return data
         } catch {
             _ = try? await api("\(settings.httpURL)/\(session)", ["janus": "destroy"])
@@ -134,8 +187,17 @@ struct JanusControl: Sendable {
     }
 
     private static func id(_ data: Any?) -> Int64? {
-        let value = (data as? [String: Any])?["id"]
-        return value as? Int64 ?? (value as? Int).map(Int64.init) ?? (value as? NSNumber)?.int64Value
+        (data as? [String: Any])?["id"].flatMap(int64)
+    }
+
+    static func int64(_ value: Any) -> Int64? {
+        value as? Int64 ?? (value as? Int).map(Int64.init) ?? (value as? NSNumber)?.int64Value
+    }
+
+    private func admin(_ url: String, _ body: [String: any Sendable]) async throws -> [String: Any] {
+        var body = body
+        body["admin_secret"] = settings.adminSecret
+        return try await call(url, body)
     }
 
     private func api(_ url: String, _ body: [String: any Sendable]) async throws -> [String: Any] {
@@ -164,7 +226,8 @@ struct JanusControl: Sendable {
             throw Failure(description: "Janus answered \(response.status.code) at \(url)")
         }
         if reply["janus"] as? String == "error" {
-            throw Failure(description: "Janus: \((reply["error"] as? [String: Any])?["reason"] ?? reply)")
+            let error = reply["error"] as? [String: Any]
+            throw Failure(description: "Janus: \(error?["reason"] ?? reply)", code: error?["code"].flatMap(Self.int64).map(Int.init))
         }
         return reply
     }
