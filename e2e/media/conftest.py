@@ -49,9 +49,16 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+# Where the live-class tests start Tack (test_live_media.py's `tack` fixture).
+TACK_PORT = PORT_BASE + 5
+
+
 @pytest.fixture
-def janus(media_ns, tmp_path):
-    server = Janus(media_ns, tmp_path / "janus", PORT_BASE)
+def janus(request, media_ns, tmp_path):
+    # Janus reports publishers to the test's Tack, if it has one (undeliverable events would be
+    # retried and make Janus slow to stop).
+    events = f"http://127.0.0.1:{TACK_PORT}/api/v1/media/janus-events" if "tack" in request.fixturenames else "none"
+    server = Janus(media_ns, tmp_path / "janus", PORT_BASE, events)
     try:
         server.start()
         yield server

@@ -90,9 +90,12 @@ class Janus:
     namespace: Namespace
     directory: Path
     port_base: int
+    # Where Janus posts its events (a Tack's /api/v1/media/janus-events), or "none".
+    events_url: str = "none"
 
     def start(self) -> None:
-        _run(*self.namespace.command(SCRIPTS / "janus", "start", self.directory, self.port_base))
+        _run(*self.namespace.command(SCRIPTS / "janus", "start", self.directory, self.port_base),
+             env={**os.environ, "JANUS_EVENTS_URL": self.events_url})
         self.endpoints = _env_file(self.directory / "endpoints.env")
         self.secrets = _env_file(self.directory / "secrets.env")
 

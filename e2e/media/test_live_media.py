@@ -24,7 +24,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PORT_BASE
+from conftest import TACK_PORT
 from media_harness import REPO, TackServer, load_web_helpers, probe
 
 web = load_web_helpers()
@@ -34,7 +34,7 @@ TACK_BIN = os.environ.get("TACK_BIN", str(REPO / ".build" / "debug" / "tack"))
 @pytest.fixture
 def tack(media_ns, janus, tmp_path):
     """Tack on 127.0.0.1 inside the namespace, driving the test's Janus."""
-    server = TackServer(media_ns, janus, tmp_path / "tack", PORT_BASE + 5, TACK_BIN, TACK_BCRYPT_COST="4")
+    server = TackServer(media_ns, janus, tmp_path / "tack", TACK_PORT, TACK_BIN, TACK_BCRYPT_COST="4")
     server.wait_ready()
     web.BASE_URL = server.url
     try:
@@ -91,7 +91,7 @@ def rising(page, testid: str, kind: str, field: str, minimum: float, seconds: fl
     raise AssertionError(f"{kind} {field} did not rise by {minimum} in {seconds} s on {testid}: {inbound(page, testid, kind)}")
 
 
-def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context, tmp_path):
+def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context, janus, tmp_path):
     owner_page = new_context().new_page()
     _, _, org_id = web.sign_up_with_org(owner_page, kind="school")
     teacher_page = owner_page  # the organisation's owner teaches (owners and admins run classes)
@@ -146,6 +146,30 @@ def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context, tm
     teacher_page.get_by_test_id("live-mute-all").click()
     expect(a_page.get_by_test_id("live-on-mic")).to_have_count(0, timeout=20_000)
     expect(b_page.get_by_test_id("live-speaker")).to_have_count(0, timeout=20_000)
+
+    # Nobody publishes what Tack did not name: student B, bypassing the app with their own token,
+    # publishes their microphone under a number of their own choosing. Janus reports it, and Tack
+    # sends it out of the room (its peer connection is hung up, its slot freed).
+    media = web.api(b_page.context, "POST", f"/api/v1/orgs/{org_id}/live/{class_id}/watch", {"mode": "live"}).json()["media"]
+    rogue_feed = 4242
+    b_page.evaluate("""async ({ url, token, room, feed }) => {
+        const { JanusSession } = await import('/js/features/live/janus.js');
+        const session = await JanusSession.connect(url, { token });
+        window.rogue = { hungUp: false, error: null };
+        session.addEventListener('hangup', () => { window.rogue.hungUp = true; });
+        const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        try { await session.publish(room, stream, { display: 'rogue', id: feed }); } catch (error) { window.rogue.error = String(error); }
+    }""", {"url": media["url"], "token": media["token"], "room": media["room"], "feed": rogue_feed})
+    b_page.wait_for_function("() => window.rogue.hungUp || window.rogue.error", timeout=20_000)
+    def participants():
+        return {p["id"] for p in janus.videoroom({"request": "listparticipants", "room": media["room"]})["participants"]}
+    deadline = time.monotonic() + 20
+    while rogue_feed in participants():
+        assert time.monotonic() < deadline, "Tack did not send the rogue feed away"
+        b_page.wait_for_timeout(200)
+    assert participants() == {media["teacherFeed"]}, participants()
+    # Student B still watches the teacher.
+    rising(b_page, "live-video", "video", "framesDecoded", minimum=5)
 
     # Heartbeats credit each student's watching, never more than the time they had the page open.
     def seconds_watched():
