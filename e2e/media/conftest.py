@@ -1,9 +1,9 @@
 """Fixtures for tests that carry real media through Janus (see README.md here).
 
 Order of setup: a namespace (entered by the test process), Janus inside it, a static server for
-the test pages inside it, Chromium inside it. Teardown runs the other way round, also when the
-test fails: the browser, the static server, Janus, then the test process leaves the namespace and
-`scripts/media-netns stop` ends whatever is still inside.
+the test pages (or Tack) inside it, Chromium inside it. Teardown runs the other way round, also
+when the test fails: the browser, the static server (or Tack), Janus, then the test process leaves
+the namespace and `scripts/media-netns stop` ends whatever is still inside.
 """
 
 import os
@@ -13,11 +13,12 @@ import signal
 import pytest
 from playwright.sync_api import sync_playwright
 
-from media_harness import REPO, Janus, Namespace, StaticServer, missing_tools
+from media_harness import REPO, Janus, Namespace, StaticServer, TackServer, load_web_helpers, missing_tools
 
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Every port is inside the test's own namespace; the base only has to avoid clashes in there.
 PORT_BASE = int(os.environ.get("TACK_MEDIA_PORT_BASE", "18700"))
+TACK_BIN = os.environ.get("TACK_BIN", str(REPO / ".build" / "debug" / "tack"))
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
@@ -91,3 +92,35 @@ def media_browser(media_ns):
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def tack(media_ns, janus, tmp_path):
+    """Tack on 127.0.0.1 inside the namespace, driving the test's Janus; the browser tests'
+    helpers (`load_web_helpers()`) talk to it."""
+    server = TackServer(media_ns, janus, tmp_path / "tack", TACK_PORT, TACK_BIN, TACK_BCRYPT_COST="4")
+    server.wait_ready()
+    load_web_helpers().BASE_URL = server.url
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def new_context(media_browser, tack):
+    """Makes browser contexts on Tack (`base_url`); what their pages log as errors or warnings
+    goes to the test's output (shown when it fails)."""
+    contexts = []
+
+    def make(**options):
+        options.setdefault("locale", "en-US")
+        context = media_browser.new_context(base_url=tack, **options)
+        context.on("console", lambda m: m.type in ("error", "warning") and print(f"console {m.type}: {m.text}"))
+        context.on("weberror", lambda e: print(f"page error: {e.error}"))
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -8,6 +8,7 @@ and its own HTTP calls to Janus's 127.0.0.1, are in there too. Needs root.
 """
 
 import ctypes
+import functools
 import json
 import os
 import shutil
@@ -107,6 +108,10 @@ class Janus:
         return self.endpoints["JANUS_WS_URL"]
 
     @property
+    def ws_port(self) -> int:
+        return int(self.ws_url.rsplit(":", 1)[1].split("/")[0])
+
+    @property
     def recordings(self) -> Path:
         return Path(self.endpoints["JANUS_RECORDINGS_DIR"])
 
@@ -161,6 +166,34 @@ class Janus:
         }
         return self.videoroom(body)
 
+    def rooms(self) -> list[int]:
+        """Every VideoRoom (the admin key lists private ones too)."""
+        listed = self.videoroom({"request": "list", "admin_key": self.secrets["JANUS_ROOM_ADMIN_KEY"]})
+        return [room["room"] for room in listed["list"]]
+
+    def publishers(self, room: int) -> dict[int, str]:
+        """The feeds publishing in `room` now: feed id → display name."""
+        listed = self.videoroom({"request": "listparticipants", "room": room})
+        return {p["id"]: p.get("display", "") for p in listed["participants"] if p.get("publisher")}
+
+
+def tcp_clients(port: int) -> set[int]:
+    """The local ports of the established TCP connections to `port` on this namespace's addresses
+    (the clients' ends; call from inside the namespace)."""
+    out = _run("ss", "-Htn", "state", "established", f"( dport = :{port} )").stdout
+    return {int(line.split()[2].rsplit(":", 1)[1]) for line in out.splitlines() if line.strip()}
+
+
+def cut_tcp(port: int, clients: set[int]) -> None:
+    """Destroys the connections to `port` from the local ports `clients` (`ss -K`, which needs a
+    kernel with CONFIG_INET_DIAG_DESTROY): the client's socket is aborted and the server's end
+    gets a reset, as when a network drops a connection. Call from inside the namespace."""
+    assert clients
+    match = " or ".join(f"sport = :{client}" for client in sorted(clients))
+    killed = _run("ss", "-HKtn", f"( dport = :{port} ) and ( {match} )").stdout
+    gone = {int(line.split()[3].rsplit(":", 1)[1]) for line in killed.splitlines() if line.strip()}
+    assert gone == clients, f"ss -K destroyed {gone or 'nothing'}, not {clients}: {killed!r}"
+
 
 class StaticServer:
     """`python3 -m http.server` on 127.0.0.1:`port` inside the namespace, serving `root`."""
@@ -202,8 +235,9 @@ class TackServer:
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = data_dir.parent / "tack.log"
         self.log = open(self.log_path, "w")
+        # The web app of this tree (whatever the binary was built from or the working folder is).
         environment = {**os.environ, "TACK_PORT": str(port), "TACK_DATA_DIR": str(data_dir), "TACK_JANUS_DIR": str(janus.directory),
-                       "TACK_LOG_LEVEL": "warning", **env}
+                       "TACK_PUBLIC_DIR": str(REPO / "Public"), "TACK_LOG_LEVEL": "warning", **env}
         environment.pop("TACK_DATABASE_URL", None)
         self.process = subprocess.Popen(namespace.command(binary, "serve"), env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -230,15 +264,48 @@ class TackServer:
         self.log.close()
 
 
+@functools.cache
 def load_web_helpers():
     """The browser tests' helpers (e2e/conftest.py: sign-up, invitations, API calls) as a module
-    of its own name (this folder's conftest is the one pytest knows as `conftest`). Set its
-    `BASE_URL` to the server under test."""
+    of its own name (this folder's conftest is the one pytest knows as `conftest`); one module for
+    every caller. Set its `BASE_URL` to the server under test (the `tack` fixture does)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("tack_e2e", REPO / "e2e" / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def inbound(page, testid: str, kind: str) -> dict | None:
+    """The inbound-rtp statistics of `kind` (audio|video) of the media element `testid` (from the
+    `getStats()` of its `tackPeer`, the RTCPeerConnection the stage keeps on it)."""
+    return page.evaluate("""async ([testid, kind]) => {
+        const el = document.querySelector(`[data-testid="${testid}"]`);
+        if (!el?.tackPeer) return null;
+        const stats = await el.tackPeer.getStats();
+        for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === kind) return s;
+        return null;
+    }""", [testid, kind])
+
+
+def rising(page, testid: str, kind: str, field: str, minimum: float, seconds: float = 2.0, within: float = 20.0) -> float:
+    """Waits until `field` of the inbound `kind` stream has grown by `minimum` within `seconds`
+    (polling the statistics, which change as media arrives; at most `within` seconds in all);
+    returns the growth per second."""
+    first = None
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        stats = inbound(page, testid, kind)
+        if stats and field in stats:
+            if first is None:
+                first = (time.monotonic(), stats[field])
+            elif time.monotonic() - first[0] >= seconds:
+                growth = stats[field] - first[1]
+                if growth >= minimum:
+                    return growth / (time.monotonic() - first[0])
+                first = (time.monotonic(), stats[field])
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{kind} {field} did not rise by {minimum} in {seconds} s on {testid}: {inbound(page, testid, kind)}")
 
 
 def mjr_header(path: Path) -> dict:

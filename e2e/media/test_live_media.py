@@ -18,77 +18,13 @@ Chromium with a fake camera and microphone:
 """
 
 import json
-import os
 import time
 
-import pytest
 from playwright.sync_api import expect
 
-from conftest import TACK_PORT
-from media_harness import REPO, TackServer, load_web_helpers, probe
+from media_harness import load_web_helpers, probe, rising
 
 web = load_web_helpers()
-TACK_BIN = os.environ.get("TACK_BIN", str(REPO / ".build" / "debug" / "tack"))
-
-
-@pytest.fixture
-def tack(media_ns, janus, tmp_path):
-    """Tack on 127.0.0.1 inside the namespace, driving the test's Janus."""
-    server = TackServer(media_ns, janus, tmp_path / "tack", TACK_PORT, TACK_BIN, TACK_BCRYPT_COST="4")
-    server.wait_ready()
-    web.BASE_URL = server.url
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def new_context(media_browser, tack):
-    contexts = []
-
-    def make(**options):
-        options.setdefault("locale", "en-US")
-        context = media_browser.new_context(base_url=tack, **options)
-        # What the pages say goes to the test's output (shown when it fails).
-        context.on("console", lambda m: m.type in ("error", "warning") and print(f"console {m.type}: {m.text}"))
-        context.on("weberror", lambda e: print(f"page error: {e.error}"))
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def inbound(page, testid: str, kind: str) -> dict:
-    """The inbound-rtp statistics of `kind` (audio|video) of the media element `testid`."""
-    return page.evaluate("""async ([testid, kind]) => {
-        const el = document.querySelector(`[data-testid="${testid}"]`);
-        if (!el?.tackPeer) return null;
-        const stats = await el.tackPeer.getStats();
-        for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === kind) return s;
-        return null;
-    }""", [testid, kind])
-
-
-def rising(page, testid: str, kind: str, field: str, minimum: float, seconds: float = 2.0) -> float:
-    """Waits until `field` of the inbound `kind` stream has grown by `minimum` within `seconds`
-    (polling the statistics, which change as media arrives); returns the growth per second."""
-    first = None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        stats = inbound(page, testid, kind)
-        if stats and field in stats:
-            if first is None:
-                first = (time.monotonic(), stats[field])
-            elif time.monotonic() - first[0] >= seconds:
-                growth = stats[field] - first[1]
-                if growth >= minimum:
-                    return growth / (time.monotonic() - first[0])
-                first = (time.monotonic(), stats[field])
-        page.wait_for_timeout(250)
-    raise AssertionError(f"{kind} {field} did not rise by {minimum} in {seconds} s on {testid}: {inbound(page, testid, kind)}")
 
 
 def test_a_teacher_broadcasts_to_two_groups_and_a_student_speaks(new_context, janus, tmp_path):

@@ -18,7 +18,13 @@
  *   'unpublished' { room, feed }                           a feed went away
  *   'webrtcup'    { handle }                               a PeerConnection is up (ICE + DTLS)
  *   'hangup'      { handle, reason }                       Janus closed a PeerConnection
- *   'closed'      {}                                       the WebSocket closed
+ *   'gone'        { handle, feed }                         a subscription's feed stopped publishing
+ *                                                          (its publisher left or dropped): nothing
+ *                                                          more comes on that handle; subscribe
+ *                                                          again once the feed is back
+ *   'closed'      {}                                       the WebSocket closed; Janus ends the
+ *                                                          session with it, so every PeerConnection
+ *                                                          of the session is closed too
  */
 
 const VIDEOROOM = 'janus.plugin.videoroom';
@@ -46,6 +52,8 @@ export class JanusSession extends EventTarget {
   #handles = new Map();
   /** "room/feed" of every feed announced by a 'publishers' event and not yet gone */
   #feeds = new Set();
+  /** subscription handle id → the feed it receives */
+  #subscriptions = new Map();
   #keepalive;
 
   /** Use `JanusSession.connect`. */
@@ -116,6 +124,7 @@ export class JanusSession extends EventTarget {
     await pc.setRemoteDescription(offer);
     await pc.setLocalDescription(await pc.createAnswer());
     await this.#message(handle, { request: 'start' }, pc.localDescription);
+    this.#subscriptions.set(handle, feed);
     return { feed, stream, handle, peerConnection: pc, leave: () => this.#leave(handle) };
   }
 
@@ -140,6 +149,7 @@ export class JanusSession extends EventTarget {
     await this.#message(handle, { request: 'leave' }).catch(() => {});
     this.#handles.get(handle)?.close();
     this.#handles.delete(handle);
+    this.#subscriptions.delete(handle);
     await this.#request({ janus: 'detach' }, handle).catch(() => {});
   }
 
@@ -225,12 +235,19 @@ export class JanusSession extends EventTarget {
       case 'hangup':
         return this.#emit('hangup', { handle, reason: message.reason });
       case 'event':
-        return this.#videoRoomEvent(message.plugindata?.data ?? {});
+        return this.#videoRoomEvent(handle, message.plugindata?.data ?? {});
     }
   }
 
-  #videoRoomEvent(data) {
+  #videoRoomEvent(handle, data) {
     if (data.publishers) this.#announce(data.room, data.publishers);
+    // A subscription whose publisher stops is 'updated' with no active stream left (and an offer
+    // to renegotiate, not needed: the feed's media will not come back on this handle).
+    const feed = this.#subscriptions.get(handle);
+    if (feed != null && data.videoroom === 'updated' && !data.streams?.some((s) => s.active)) {
+      this.#subscriptions.delete(handle);
+      this.#emit('gone', { handle, feed });
+    }
     // A feed that stops publishing is reported as `unpublished`, one that leaves the room as
     // `leaving` (possibly after `unpublished`): one event for either, and only for announced feeds.
     for (const feed of [data.unpublished, data.leaving]) {
@@ -246,6 +263,11 @@ export class JanusSession extends EventTarget {
 
   #closed() {
     clearInterval(this.#keepalive);
+    // Janus destroys a session whose connection went away, and with it every PeerConnection's
+    // other end: close ours, or they stay open (and keep sending) until ICE gives up.
+    for (const pc of this.#handles.values()) pc?.close();
+    this.#handles.clear();
+    this.#subscriptions.clear();
     for (const transaction of [...this.#pending.keys()]) this.#settle(transaction, null, new JanusError('connection closed'));
     this.#emit('closed', {});
   }

@@ -155,15 +155,20 @@ export function createStage(orgId, liveClassId, { onStale }) {
     session.addEventListener('closed', () => {
       if (conn !== mine) return;
       conn = null; // Janus or the network went away: start again
+      mine.pub?.stream.getTracks().forEach((track) => track.stop()); // captured afresh when publishing again
       problem = t('live.media.reconnecting');
       retryLater();
       render();
     });
-    session.addEventListener('hangup', ({ detail }) => {
+    // A subscription Janus hung up, or whose feed stopped (the teacher's connection dropped and
+    // the page publishes again): subscribe afresh (retried until the feed is back).
+    const lost = ({ detail }) => {
       for (const [feed, sub] of mine.subs) {
         if (sub.handle === detail.handle) { mine.subs.delete(feed); sub.leave().catch(() => {}); schedule(); }
       }
-    });
+    };
+    session.addEventListener('hangup', lost);
+    session.addEventListener('gone', lost);
     conn = mine;
     return true;
   }
