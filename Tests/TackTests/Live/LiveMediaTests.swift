@@ -21,23 +21,35 @@ final class ThrowawayJanus: Sendable {
 
     func stop() throws { try Self.script("stop", directory.path) }
 
+    /// Stops Janus and starts it again with the same secrets and ports (as after a crash): it has
+    /// forgotten its rooms and tokens.
+    func restart(portBase: Int) throws {
+        try stop()
+        try Self.script("start", directory.path, String(portBase), environment: ["JANUS_KEEP_SECRETS": "1"])
+    }
+
     /// Runs `scripts/janus` and waits for it (`posix_spawn` and `waitpid`: the Janus it starts
     /// outlives it, and Foundation's `Process` may then wait for ever). No Tack listens for this
     /// Janus's events (tests post them themselves): it sends none.
-    private static func script(_ arguments: String...) throws {
+    private static func script(_ arguments: String..., environment extra: [String: String] = [:]) throws {
         let path = repository.appendingPathComponent("scripts/janus").path
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var environment = ProcessInfo.processInfo.environment
         environment["JANUS_EVENTS_URL"] = "none"
+        environment.merge(extra) { $1 }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for e in envp { free(e) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        ChildProcess.defaultSignals(&attributes)  // else Janus inherits a blocked SIGTERM and never stops kindly
         var pid: pid_t = 0
-        guard posix_spawn(&pid, path, &actions, nil, argv, envp) == 0 else {
+        guard posix_spawn(&pid, path, &actions, &attributes, argv, envp) == 0 else {
             throw JanusControl.Failure(description: "scripts/janus could not be started")
         }
         var status: Int32 = 0
@@ -272,6 +284,39 @@ struct LiveMediaTests {
             let left = try await janus.sessions()
             #expect(left.isDisjoint(with: sueSessions), "\(left)")
             #expect(left.contains(teacherPage.session) && left.contains(zoePage.session), "nobody else's")
+        }
+    }
+
+    @Test("Janus restarted (its rooms and tokens forgotten): the next open of a live class makes its room again, same number and secret, and gives the tokens back", arguments: Engine.all)
+    func janusRestarted(engine: Engine) async throws {
+        let janus = try ThrowawayJanus(portBase: 18980)
+        defer { try? janus.stop() }
+        let (clock, time) = WallClock.manual(LiveFixture.start)
+        try await withAPI(engine, clock: clock, configure: { $0.runJobs = false; $0.janus = janus.settings }) { api in
+            let f = try await LiveFixture.make(api, time)
+            let id = try await f.create(["title": "Maths", "groupIds": [f.groupA], "startNow": true]).json["id"].string!
+            let tom = try await f.call(.post, id, "/watch", as: f.tom, json: ["mode": "live"]).json["media"]
+            let sue = try await f.call(.post, id, "/watch", as: f.sue, json: ["mode": "live"]).json["media"]
+            let room = Int64(try #require(tom["room"].int))
+
+            try janus.restart(portBase: 18980)
+            #expect(try await janus.roomExists(room) == false)
+            #expect(try await janus.accepts(token: sue["token"].string!) == false)
+
+            // Sue's page reconnects: it opens the class again.
+            let again = try await f.call(.post, id, "/watch", as: f.sue, json: ["mode": "live"])
+            #expect(again.status == .ok, "\(again.text)")
+            #expect(again.json["media"]["room"].int == tom["room"].int && again.json["media"]["token"] == sue["token"])
+            #expect(try await janus.roomExists(room))
+            for token in [tom["token"].string!, sue["token"].string!] { #expect(try await janus.accepts(token: token)) }
+            // The feeds keep their numbers (they come from the room's secret, which Janus has again).
+            let teacherPage = try await janus.participant(token: tom["token"].string!)
+            try await janus.join(teacherPage, room: room, feed: Int64(tom["feed"].int!))
+            // A class that is not live is not brought back.
+            _ = try await f.call(.post, id, "/transition", as: f.tom, json: ["action": "end"])
+            try janus.restart(portBase: 18980)
+            _ = try await f.call(.post, id, "/watch", as: f.sue, json: ["mode": "live"])
+            #expect(try await janus.roomExists(room) == false)
         }
     }
 

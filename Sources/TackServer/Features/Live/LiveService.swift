@@ -442,6 +442,7 @@ struct LiveService: Sendable {
         if mode == .live, let media {
             let known = try await database.read { db in try await store.fetchToken(db, classID: id, userID: identity.userID) }
             let current = try await view(identity, orgID, id)
+            if current.liveClass.state == .live { try await mediaCall { try await restoreRoom(current.liveClass) } }
             if known == nil, current.liveClass.janusRoom != nil { fresh = try await mediaCall { try await media.addToken() } }
         }
         var unused = fresh
@@ -505,6 +506,28 @@ struct LiveService: Sendable {
             try await media.createRoom(room.id, secret: room.secret, publishers: 1 + maxSpeakers, description: title, recordingDirectory: directory)
         }
         return room
+    }
+
+    /// Janus forgets its rooms and tokens when it restarts: a live class's room is made again
+    /// when someone opens the class (the pages do after their connection dropped) — the same
+    /// number and secret, so the feeds keep their numbers, recording into the same folder (the
+    /// replay joins the files) — and the class's tokens are given back to Janus.
+    private func restoreRoom(_ c: LiveClass) async throws {
+        guard let media, let room = c.janusRoom, let secret = c.roomSecret, try await !media.roomExists(room) else { return }
+        do {
+            try await media.createRoom(room, secret: secret, publishers: 1 + c.maxSpeakers, description: c.title,
+                                       recordingDirectory: recordingDirectory(c.id).path)
+        } catch let failure as JanusControl.Failure where failure.code == JanusControl.roomAlreadyExists {
+            // Made by someone else at the same moment.
+        }
+        logger.notice("made a live class's Janus room again", metadata: ["class": "\(c.id.string)"])
+        for token in try await database.read({ db in try await store.fetchTokens(db, classID: c.id) }) {
+            do {
+                try await media.addToken(token)
+            } catch {
+                logger.warning("could not give a token back to Janus", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Destroys a room that no class took (the transaction failed, or a retry found the class).

@@ -220,6 +220,10 @@ struct LiveStore: Sendable {
             """).run()
     }
 
+    func fetchTokens(_ db: any SQLDatabase, classID: LiveClass.ID) async throws -> [String] {
+        try await db.raw("SELECT token FROM live_media_tokens WHERE class_id = \(bind: classID)").all(decodingColumn: "token", as: String.self)
+    }
+
     /// Whose token this is, in a class.
     func tokenOwner(_ db: any SQLDatabase, classID: LiveClass.ID, token: String) async throws -> User.ID? {
         try await db.raw("SELECT user_id FROM live_media_tokens WHERE class_id = \(bind: classID) AND token = \(bind: token)")

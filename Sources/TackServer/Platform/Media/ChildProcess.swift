@@ -52,6 +52,19 @@ struct ChildProcess: Sendable {
         return result.output
     }
 
+    /// A child starts with no signal blocked and SIGTERM, SIGINT, SIGHUP and SIGPIPE at their
+    /// defaults: the server's threads block or ignore some (service-lifecycle watches SIGTERM),
+    /// and a child would inherit that — one that then ignores SIGTERM cannot be stopped kindly.
+    static func defaultSignals(_ attributes: inout posix_spawnattr_t, flags: Int32 = 0) {
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    }
+
     private func runBlocking() throws -> Result {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tack-child-\(UUID().uuidString)")
         let outPath = scratch.path + ".out", errPath = scratch.path + ".err"
@@ -65,7 +78,7 @@ struct ChildProcess: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        Self.defaultSignals(&attributes, flags: POSIX_SPAWN_SETPGROUP)
         posix_spawnattr_setpgroup(&attributes, 0)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }

@@ -101,11 +101,18 @@ struct JanusControl: Sendable {
         _ = try await videoRoom(["request": "destroy", "room": room, "secret": secret])
     }
 
-    /// A new token that lets one browser use the VideoRoom plugin (and nothing else).
-    func addToken() async throws -> String {
-        let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") + UUID().uuidString.lowercased().prefix(8)
+    /// A token that lets one browser use the VideoRoom plugin (and nothing else): a new one, or
+    /// `token` again (Janus forgets its tokens when it restarts).
+    @discardableResult
+    func addToken(_ token: String? = nil) async throws -> String {
+        let token = token ?? UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") + UUID().uuidString.lowercased().prefix(8)
         _ = try await admin(settings.adminURL, ["janus": "add_token", "token": token, "plugins": [Self.videoRoom]])
         return token
+    }
+
+    /// Whether Janus has the room (it forgets its rooms when it restarts).
+    func roomExists(_ room: Int64) async throws -> Bool {
+        try await videoRoom(["request": "exists", "room": room])["exists"] as? Bool ?? false
     }
 
     func removeToken(_ token: String) async throws {
@@ -160,7 +167,7 @@ struct JanusControl: Sendable {
     }
 
     /// Janus's error codes that mean "already gone".
-    static let noSuchSession = 458, noSuchHandle = 459, noSuchParticipant = 428
+    static let noSuchSession = 458, noSuchHandle = 459, noSuchParticipant = 428, roomAlreadyExists = 427
 
     /// One synchronous VideoRoom request on a short-lived session; returns the plugin's answer.
     func videoRoom(_ body: [String: any Sendable]) async throws -> [String: Any] {
