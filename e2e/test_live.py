@@ -47,6 +47,7 @@ def test_teacher_runs_a_class_for_two_groups(page, new_context):
     expect(teacher_page.get_by_test_id("live-class-title").locator("b")).to_have_count(0)
     expect(teacher_page.get_by_test_id("live-state")).to_have_attribute("data-state", "live")
     expect(teacher_page.get_by_test_id("live-no-media")).to_contain_text("TACK_JANUS_DIR")
+    expect(teacher_page.get_by_test_id("live-no-media")).to_contain_text("scripts/janus serve")
     expect(teacher_page.get_by_test_id("live-go-on-air")).to_have_count(0)
 
     # A student of each group follows the notice in their group.
