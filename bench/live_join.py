@@ -61,7 +61,8 @@ def run(joins: int, tack_bin: str) -> dict:
     namespace.start()
     try:
         with namespace.entered():
-            janus = Janus(namespace, work / "janus", PORT_BASE)
+            # Janus reports publishers to Tack, as in an installation.
+            janus = Janus(namespace, work / "janus", PORT_BASE, f"http://127.0.0.1:{PORT_BASE + 5}/api/v1/media/janus-events")
             janus.start()
             tack = TackServer(namespace, janus, work / "tack", PORT_BASE + 5, tack_bin)
             try:
