@@ -105,7 +105,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let live = LiveService(transactor: transactor, clock: clock, messages: chat,
                            media: configuration.janus.map { JanusControl(settings: $0, client: HTTPClient.shared) }, jobs: jobs.queue,
                            replayDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("live", isDirectory: true),
-                           logger: logger)
+                           recordingsKeptFor: TimeInterval(configuration.liveRecordingsDays) * 86_400, logger: logger)
     let handlers: [[any JobHandler]] = [ding.jobHandlers, mail.jobHandlers, announcements.jobHandlers, health.jobHandlers, live.jobHandlers()]
     for handler in handlers.joined() { jobs.register(handler) }
     services.append(MaintenanceService(database: database, auth: auth, log: log, clock: clock, logger: logger))

@@ -64,6 +64,9 @@ public struct TackConfiguration: Sendable {
     /// A mention still unread this many seconds after it was sent is e-mailed to those who want
     /// it (`TACK_MENTION_EMAIL_DELAY`).
     public var mentionEmailDelay: TimeInterval = 600
+    /// Days a live class's raw Janus recordings are kept once its replay is made
+    /// (`TACK_LIVE_RECORDINGS_DAYS`; 0: deleted as soon as the replay is made).
+    public var liveRecordingsDays: Int = 7
     /// Tack's address as others reach it (`TACK_PUBLIC_URL`), for the gateway's callbacks; by
     /// default http://HOST:PORT.
     public var publicURL: String?
@@ -141,6 +144,10 @@ public struct TackConfiguration: Sendable {
         if let v = environment["TACK_MENTION_EMAIL_DELAY"], !v.isEmpty {
             guard let n = Double(v), n >= 0, n <= 86_400 else { throw ConfigurationError("TACK_MENTION_EMAIL_DELAY must be 0 to 86400 seconds") }
             c.mentionEmailDelay = n
+        }
+        if let v = environment["TACK_LIVE_RECORDINGS_DAYS"], !v.isEmpty {
+            guard let n = Int(v), (0...3650).contains(n) else { throw ConfigurationError("TACK_LIVE_RECORDINGS_DAYS must be 0 to 3650 days") }
+            c.liveRecordingsDays = n
         }
         if let v = environment["TACK_PUBLIC_URL"], !v.isEmpty { c.publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
         if let v = environment["TACK_JOB_BATCH"], !v.isEmpty {

@@ -133,6 +133,39 @@ struct LiveReplayTests {
         }
     }
 
+    @Test("the raw recordings are deleted a week after the replay is made (TACK_LIVE_RECORDINGS_DAYS); a failed replay's are kept", arguments: Engine.all)
+    func recordingsDeleted(engine: Engine) async throws {
+        try await LiveTests.run(engine) { f in
+            let live = f.api.parts.live
+            func recorded(_ id: String) throws -> URL {
+                let folder = live.recordingDirectory(LiveClass.ID(rawValue: UUID(uuidString: id)!))
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try Data("mjr".utf8).write(to: folder.appendingPathComponent("videoroom-42-user-1-video-0.mjr"))
+                return folder
+            }
+            let made = try await Self.live(f, FakeConverter(.write))
+            let kept = try recorded(made)
+            try await Self.end(f, made)
+            #expect(try await Self.runJobs(f) == 1)
+            #expect(try await f.call(.get, made, "", as: f.sue).json["state"].string == "replay_ready")
+            #expect(try await Self.runJobs(f, after: 6 * 86_400) == 0)
+            #expect(FileManager.default.fileExists(atPath: kept.path), "kept for a week")
+
+            // A class whose replay failed keeps its recordings (to be converted by hand).
+            let failed = try await Self.live(f, FakeConverter(.fail))
+            let failedFolder = try recorded(failed)
+            try await Self.end(f, failed)
+            for _ in 0..<LiveService.replayAttempts { try await Self.runJobs(f, after: 7200) }
+            #expect(try await f.call(.get, failed, "", as: f.sue).json["replayFailed"].bool == true)
+
+            #expect(try await Self.runJobs(f, after: 86_400) == 1)
+            #expect(!FileManager.default.fileExists(atPath: kept.path), "deleted after the week")
+            #expect(FileManager.default.fileExists(atPath: failedFolder.path))
+            #expect(FileManager.default.fileExists(atPath: live.replayDirectory.appendingPathComponent(LiveService.replayFile(LiveClass.ID(rawValue: UUID(uuidString: made)!))).path),
+                    "the replay stays")
+        }
+    }
+
     @Test("a failed conversion is retried; after its last attempt the class stays ended, marked replayFailed", arguments: Engine.all)
     func failure(engine: Engine) async throws {
         try await LiveTests.run(engine) { f in

@@ -28,8 +28,10 @@ extension LiveService {
     /// Handlers of the feature's jobs, converting with `converter` (`.live` in the server; tests
     /// register a fake in its place).
     func jobHandlers(converter: ReplayConverter = .live) -> [any JobHandler] {
-        [LiveReplayHandler(service: self, converter: converter), LiveReminderHandler(service: self)]
+        [LiveReplayHandler(service: self, converter: converter), LiveReminderHandler(service: self), LiveRecordingsHandler(service: self)]
     }
+
+    static let recordingsKind = "live.recordings"
 
     /// Where Janus records a class's room: `<recordings>/<class id>`. Without a Janus (it was
     /// configured away), `<data folder>/live/recordings/<class id>`.
@@ -62,6 +64,10 @@ extension LiveService {
         try await store.updateClass(db, c)
         try await notify(db, outbox, c, .liveReplay, now: now)
         Self.changed(outbox, c)
+        // The raw recordings are kept a while (a replay can be made again from them by hand),
+        // then deleted: they are as large as the replay.
+        try await jobs.enqueue(db, outbox, kind: Self.recordingsKind, payload: LiveRecordingsJob(classID: c.id, recordings: job.recordings),
+                               due: now.addingTimeInterval(recordingsKeptFor), orgID: c.orgID, dedupeKey: "\(Self.recordingsKind):\(c.id.string)")
     }
 
     /// The last attempt failed: the class stays `ended`, marked `replayFailed`.
@@ -134,5 +140,27 @@ struct LiveReplayHandler: JobHandler {
             return
         }
         try await run.commit { db, outbox in try await service.replayMade(db, outbox, job, file, now: service.clock.now()) }
+    }
+}
+
+/// A `live.recordings` job: deletes the raw recordings of a class whose replay was made, once
+/// they have been kept `recordingsKeptFor` (`TACK_LIVE_RECORDINGS_DAYS`). The recordings of a
+/// class whose replay failed are kept, to be converted by hand (`tack live-replay convert`).
+struct LiveRecordingsJob: Codable, Sendable {
+    var classID: LiveClass.ID
+    var recordings: String
+}
+
+struct LiveRecordingsHandler: JobHandler {
+    let service: LiveService
+    var kind: String { LiveService.recordingsKind }
+
+    func run(_ run: JobRun) async throws {
+        let job = try run.payload(as: LiveRecordingsJob.self)
+        let folder = URL(fileURLWithPath: job.recordings, isDirectory: true)
+        // Only a class's own folder under the recordings root (a payload never names another).
+        guard folder.lastPathComponent == job.classID.string, FileManager.default.fileExists(atPath: folder.path) else { return }
+        try FileManager.default.removeItem(at: folder)
+        service.logger.info("deleted a live class's raw recordings", metadata: ["class": "\(job.classID.string)"])
     }
 }

@@ -25,6 +25,8 @@ struct LiveService: Sendable {
     let jobs: JobQueue
     /// Where replays are kept: `<data folder>/live`, a folder per class.
     let replayDirectory: URL
+    /// How long a class's raw recordings are kept once its replay is made (`live.recordings`).
+    var recordingsKeptFor: TimeInterval = 7 * 86_400
     let logger: Logger
     let store = LiveStore()
     let chat = ChatStore()
