@@ -174,6 +174,30 @@ struct LiveChatTests {
             #expect(try await f.call(.post, id, "/likes", as: f.sam, json: ["count": 7]).status == .ok)
             let liked = await zoe.next(ofType: "live.liked")
             #expect(liked?["data"]["likes"].int == 7 && liked?["data"]["liveClassId"].string == id)
+            // A like storm: likes within the second after an announcement are announced once,
+            // with the total, when that second is over (not one event per request to everyone).
+            #expect(try await f.call(.post, id, "/likes", as: f.sue, json: ["count": 3]).json["likes"].int == 10)
+            #expect(try await f.call(.post, id, "/likes", as: f.zoe, json: ["count": 2]).json["likes"].int == 12)
+            // (When this runs within the second, no event says 10; `likeAnnouncements` below
+            // checks the timing itself.)
+            var storm = await zoe.next(ofType: "live.liked")
+            while let total = storm?["data"]["likes"].int, total < 12 { storm = await zoe.next(ofType: "live.liked") }
+            #expect(storm?["data"]["likes"].int == 12, "the total is announced: \(String(describing: storm))")
         }
+    }
+
+    @Test("likes are announced at most once a second per class: now after a quiet second, else once at its end")
+    func likeAnnouncements() {
+        let announcements = LikeAnnouncements()
+        let a = LiveClass.ID(rawValue: UUID()), b = LiveClass.ID(rawValue: UUID())
+        let t0 = ContinuousClock.now
+        #expect(announcements.claim(a, at: t0) == .now)
+        #expect(announcements.claim(b, at: t0) == .now, "each class its own")
+        #expect(announcements.claim(a, at: t0 + .milliseconds(300)) == .later(.milliseconds(700)))
+        #expect(announcements.claim(a, at: t0 + .milliseconds(600)) == .scheduled)
+        announcements.flushed(a, at: t0 + .milliseconds(1000))
+        #expect(announcements.claim(a, at: t0 + .milliseconds(1500)) == .later(.milliseconds(500)))
+        announcements.flushed(a, at: t0 + .milliseconds(2000))
+        #expect(announcements.claim(a, at: t0 + .milliseconds(3500)) == .now, "quiet for a second")
     }
 }

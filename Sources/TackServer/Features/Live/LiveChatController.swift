@@ -5,7 +5,7 @@ import TackAPI
 /// A live class's chat over HTTP: comments, questions, answered marks and likes.
 extension APIHandler {
     /// The chat's service: built from the live service's parts (a value with no state of its own).
-    var liveChat: LiveChatService { LiveChatService(transactor: live.transactor, clock: live.clock) }
+    var liveChat: LiveChatService { LiveChatService(transactor: live.transactor, clock: live.clock, likeAnnouncements: live.likeAnnouncements) }
 
     func listLiveComments(_ input: Operations.ListLiveComments.Input) async throws -> Operations.ListLiveComments.Output {
         let page = try await liveChat.comments(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.liveClassId, "liveClassId"),

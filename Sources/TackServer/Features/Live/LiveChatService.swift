@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import Synchronization
 
 /// A live class's chat beside the video: comments, questions the teacher marks answered, and
 /// likes (the tap-hearts).
@@ -14,6 +15,7 @@ struct LiveChatService: Sendable {
 
     let transactor: Transactor
     let clock: WallClock
+    let likeAnnouncements: LikeAnnouncements
     let store = LiveChatStore()
     let live = LiveStore()
     let directory = DirectoryStore()
@@ -122,20 +124,39 @@ struct LiveChatService: Sendable {
             throw AppError.invalid("count", "Between 1 and \(LikeWindow.maxPerRequest).", code: "invalid_count")
         }
         let now = clock.now()
-        return try await transactor.run { db, outbox in
+        let (result, c, later) = try await transactor.run { db, outbox -> ((likes: Int64, accepted: Int), LiveClass?, Duration?) in
             let a = try await access(db, identity, orgID, id, writing: true)
             try Self.requireOpen(a)
             var window = try await store.fetchLikeWindow(db, classID: a.liveClass.id, userID: identity.userID) ?? LikeWindow(start: now, count: 0)
             let accepted = window.add(count, at: now)
-            guard accepted > 0 else { return (try await store.fetchLikes(db, classID: a.liveClass.id), 0) }
+            guard accepted > 0 else { return ((try await store.fetchLikes(db, classID: a.liveClass.id), 0), nil, nil) }
             try await store.saveLikeWindow(db, classID: a.liveClass.id, userID: identity.userID, window, accepted: accepted)
             let total = try await store.addLikes(db, classID: a.liveClass.id, accepted)
-            // One event per accepted request: pages send at most one request a second.
-            for groupID in a.liveClass.groupIDs {
-                outbox.add(.conversation(groupID, org: orgID, type: LiveChatEvent.liked,
-                                         data: #"{"liveClassId":"\#(a.liveClass.id.string)","likes":\#(total)}"#))
+            switch likeAnnouncements.claim(a.liveClass.id) {
+            case .now:
+                Self.announceLikes(outbox, a.liveClass, total)
+                return ((total, accepted), nil, nil)
+            case .later(let wait): return ((total, accepted), a.liveClass, wait)
+            case .scheduled: return ((total, accepted), nil, nil)
             }
-            return (total, accepted)
+        }
+        if let c, let later {
+            // A like storm: the total is announced once, when the second since the last
+            // announcement is over (this node's; each node announces at most once a second).
+            Task { [self] in
+                try? await Task.sleep(for: later)
+                likeAnnouncements.flushed(c.id)
+                try? await transactor.run { db, outbox in
+                    Self.announceLikes(outbox, c, try await store.fetchLikes(db, classID: c.id))
+                }
+            }
+        }
+        return result
+    }
+
+    private static func announceLikes(_ outbox: Outbox, _ c: LiveClass, _ total: Int64) {
+        for groupID in c.groupIDs {
+            outbox.add(.conversation(groupID, org: c.orgID, type: LiveChatEvent.liked, data: #"{"liveClassId":"\#(c.id.string)","likes":\#(total)}"#))
         }
     }
 
@@ -152,4 +173,49 @@ struct LiveChatService: Sendable {
 enum LiveChatEvent {
     static let comment = "live.comment"
     static let liked = "live.liked"
+}
+
+/// Announces each class's likes at most once a second (per node): in a like storm — every
+/// student of a class tapping, each page sending a request a second — one `live.liked` goes to
+/// the class's groups a second instead of one per request to everyone. A like after a quiet
+/// second is announced with its own commit; one within the second schedules a single
+/// announcement of the total at the end of that second.
+final class LikeAnnouncements: Sendable {
+    static let interval: Duration = .seconds(1)
+
+    enum Claim: Equatable {
+        /// Announce with this like's commit.
+        case now
+        /// Schedule the announcement after this long.
+        case later(Duration)
+        /// One is already scheduled: it will carry this like too.
+        case scheduled
+    }
+
+    private struct Entry {
+        var last: ContinuousClock.Instant
+        var pending: Bool
+    }
+
+    private let entries = Mutex<[LiveClass.ID: Entry]>([:])
+
+    func claim(_ classID: LiveClass.ID, at now: ContinuousClock.Instant = .now) -> Claim {
+        entries.withLock { entries in
+            // Forget classes quiet for a while (the map holds only the classes being liked).
+            if entries.count > 1_000 { entries = entries.filter { now - $0.value.last < Self.interval * 10 || $0.value.pending } }
+            guard var entry = entries[classID], now - entry.last < Self.interval else {
+                entries[classID] = Entry(last: now, pending: false)
+                return .now
+            }
+            if entry.pending { return .scheduled }
+            entry.pending = true
+            entries[classID] = entry
+            return .later(Self.interval - (now - entry.last))
+        }
+    }
+
+    /// The scheduled announcement goes out now: likes from here on wait for the next second.
+    func flushed(_ classID: LiveClass.ID, at now: ContinuousClock.Instant = .now) {
+        entries.withLock { $0[classID] = Entry(last: now, pending: false) }
+    }
 }

@@ -27,6 +27,8 @@ struct LiveService: Sendable {
     let replayDirectory: URL
     /// How long a class's raw recordings are kept once its replay is made (`live.recordings`).
     var recordingsKeptFor: TimeInterval = 7 * 86_400
+    /// When each class's likes were last announced (`live.liked`, at most one a second).
+    let likeAnnouncements = LikeAnnouncements()
     let logger: Logger
     let store = LiveStore()
     let chat = ChatStore()
