@@ -23,6 +23,17 @@ struct DatabaseTests {
         }
     }
 
+    @Test("PostgreSQL runs Tack's queries without parallel workers (many short queries at once: a parallel plan took the cores of the others)",
+          arguments: Engine.all.filter { $0 == .postgres })
+    func noParallelWorkers(engine: Engine) async throws {
+        try await withParts(engine) { parts, _ in
+            let setting = try await parts.database.read { db in
+                try await db.raw("SHOW max_parallel_workers_per_gather").first(decodingColumn: "max_parallel_workers_per_gather", as: String.self)
+            }
+            #expect(setting == "0")
+        }
+    }
+
     @Test("a transaction that throws changes nothing", arguments: Engine.all)
     func rollback(engine: Engine) async throws {
         try await withParts(engine) { parts, _ in
