@@ -58,6 +58,7 @@ from OpenSSL import SSL, crypto
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e" / "media"))
 import tackapi  # noqa: E402
+from media_harness import JanusFailure, check_janus_reply  # noqa: E402
 
 MEDIA_IP = "10.99.0.1"
 HEARTBEAT_S = 15  # openapi.yaml, sendLiveHeartbeat: every 15 s while the video is visible
@@ -396,10 +397,6 @@ def answer_sdp(offer, media, fingerprint, port):
 
 # ---------------------------------------------------------------- Janus over WebSocket
 
-class JanusFailure(Exception):
-    pass
-
-
 class JanusWS:
     """The Janus JSON API over one WebSocket, as janus.js speaks it."""
 
@@ -462,13 +459,7 @@ class JanusWS:
         future = asyncio.get_running_loop().create_future()
         self.pending[tx] = (future, is_message)
         await self.ws.send(json.dumps(body))
-        reply = await asyncio.wait_for(future, timeout)
-        if reply.get("janus") == "error":
-            raise JanusFailure(reply["error"])
-        data = reply.get("plugindata", {}).get("data", {})
-        if "error" in data:
-            raise JanusFailure(data)
-        return reply
+        return check_janus_reply(await asyncio.wait_for(future, timeout))
 
     async def close(self):
         for task in (self.keepalive, ):

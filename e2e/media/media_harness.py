@@ -83,6 +83,16 @@ class JanusFailure(Exception):
     pass
 
 
+def check_janus_reply(reply: dict) -> dict:
+    """A Janus reply, or JanusFailure for a Janus error or a VideoRoom error in its plugin data."""
+    if reply.get("janus") == "error":
+        raise JanusFailure(reply["error"])
+    data = reply.get("plugindata", {}).get("data", {})
+    if "error" in data:
+        raise JanusFailure(data)
+    return reply
+
+
 @dataclass
 class Janus:
     """A Janus started by scripts/janus in `directory`, inside `namespace`. The HTTP helpers must
@@ -115,22 +125,14 @@ class Janus:
     def recordings(self) -> Path:
         return Path(self.endpoints["JANUS_RECORDINGS_DIR"])
 
-    def _check(self, reply: dict) -> dict:
-        if reply.get("janus") == "error":
-            raise JanusFailure(reply["error"])
-        data = reply.get("plugindata", {}).get("data", {})
-        if "error" in data:
-            raise JanusFailure(data)
-        return reply
-
     def api(self, body: dict, path: str = "") -> dict:
         """One Janus API request over HTTP with the API secret (as Tack makes them)."""
         body = {**body, "transaction": uuid.uuid4().hex, "apisecret": self.secrets["JANUS_API_SECRET"]}
-        return self._check(post_json(self.endpoints["JANUS_HTTP_URL"] + path, body))
+        return check_janus_reply(post_json(self.endpoints["JANUS_HTTP_URL"] + path, body))
 
     def admin(self, body: dict) -> dict:
         body = {**body, "transaction": uuid.uuid4().hex, "admin_secret": self.secrets["JANUS_ADMIN_SECRET"]}
-        return self._check(post_json(self.endpoints["JANUS_ADMIN_URL"], body))
+        return check_janus_reply(post_json(self.endpoints["JANUS_ADMIN_URL"], body))
 
     def add_token(self) -> str:
         """A new token for one participant, valid for the VideoRoom plugin only."""

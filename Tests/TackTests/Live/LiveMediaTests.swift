@@ -59,8 +59,7 @@ final class ThrowawayJanus: Sendable {
 
     /// Whether Janus has the room (asked with the API secret).
     func roomExists(_ room: Int64) async throws -> Bool {
-        let data = try await JanusControl(settings: settings, client: .shared).videoRoom(["request": "exists", "room": room])
-        return data["exists"] as? Bool ?? false
+        try await JanusControl(settings: settings, client: .shared).roomExists(room)
     }
 
     /// A page's Janus session: made with `token`, one VideoRoom handle attached.
@@ -119,25 +118,31 @@ final class ThrowawayJanus: Sendable {
 
     /// Whether Janus accepts `token` (it opens a session with it).
     func accepts(token: String) async throws -> Bool {
-        var request = HTTPClientRequest(url: settings.httpURL)
-        request.method = .POST
-        request.body = .bytes(.init(string: #"{"janus":"create","transaction":"t","token":"\#(token)"}"#))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 16)
-        let reply = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
-        return reply?["janus"] as? String == "success"
+        do {
+            _ = try await post(settings.httpURL, ["janus": "create", "token": token])
+            return true
+        } catch is JanusControl.Failure {
+            return false
+        }
     }
 }
 
 @Suite("Live class media (a real Janus)", .serialized)
 struct LiveMediaTests {
-    @Test("a class that goes live gets a recorded Janus room; each person a token; the teacher publishes, students watch; removal revokes, the end destroys", arguments: Engine.all)
-    func rooms(engine: Engine) async throws {
-        let janus = try ThrowawayJanus(portBase: 18960)
+    /// A Tack driving a throwaway Janus on `portBase`, its jobs not running, and the school of
+    /// `LiveFixture`; Janus is stopped afterwards.
+    static func withJanus(_ engine: Engine, portBase: Int, _ body: @escaping @Sendable (ThrowawayJanus, API, LiveFixture) async throws -> Void) async throws {
+        let janus = try ThrowawayJanus(portBase: portBase)
         defer { try? janus.stop() }
         let (clock, time) = WallClock.manual(LiveFixture.start)
         try await withAPI(engine, clock: clock, configure: { $0.runJobs = false; $0.janus = janus.settings }) { api in
-            let f = try await LiveFixture.make(api, time)
+            try await body(janus, api, try await LiveFixture.make(api, time))
+        }
+    }
+
+    @Test("a class that goes live gets a recorded Janus room; each person a token; the teacher publishes, students watch; removal revokes, the end destroys", arguments: Engine.all)
+    func rooms(engine: Engine) async throws {
+        try await Self.withJanus(engine, portBase: 18960) { janus, api, f in
             let created = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB], "startNow": true])
             #expect(created.status == .created, "\(created.text)")
             let id = created.json["id"].string!
@@ -198,11 +203,7 @@ struct LiveMediaTests {
 
     @Test("Janus's events: a publisher Tack did not name is sent out of the room; a turn's end and a removal take effect in Janus, not only on the page", arguments: Engine.all)
     func enforcement(engine: Engine) async throws {
-        let janus = try ThrowawayJanus(portBase: 18970)
-        defer { try? janus.stop() }
-        let (clock, time) = WallClock.manual(LiveFixture.start)
-        try await withAPI(engine, clock: clock, configure: { $0.runJobs = false; $0.janus = janus.settings }) { api in
-            let f = try await LiveFixture.make(api, time)
+        try await Self.withJanus(engine, portBase: 18970) { janus, api, f in
             let id = try await f.create(["title": "Maths", "groupIds": [f.groupA, f.groupB], "startNow": true]).json["id"].string!
             func media(_ person: Person) async throws -> (token: String, room: Int64, feed: Int64) {
                 let m = try await f.call(.post, id, "/watch", as: person, json: ["mode": "live"]).json["media"]
@@ -289,11 +290,7 @@ struct LiveMediaTests {
 
     @Test("Janus restarted (its rooms and tokens forgotten): the next open of a live class makes its room again, same number and secret, and gives the tokens back", arguments: Engine.all)
     func janusRestarted(engine: Engine) async throws {
-        let janus = try ThrowawayJanus(portBase: 18980)
-        defer { try? janus.stop() }
-        let (clock, time) = WallClock.manual(LiveFixture.start)
-        try await withAPI(engine, clock: clock, configure: { $0.runJobs = false; $0.janus = janus.settings }) { api in
-            let f = try await LiveFixture.make(api, time)
+        try await Self.withJanus(engine, portBase: 18980) { janus, api, f in
             let id = try await f.create(["title": "Maths", "groupIds": [f.groupA], "startNow": true]).json["id"].string!
             let tom = try await f.call(.post, id, "/watch", as: f.tom, json: ["mode": "live"]).json["media"]
             let sue = try await f.call(.post, id, "/watch", as: f.sue, json: ["mode": "live"]).json["media"]
