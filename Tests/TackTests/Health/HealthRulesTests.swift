@@ -24,6 +24,44 @@ struct HealthRulesTests {
         #expect(LocalDate(Self.instant("2026-11-29T23:30:00Z"), in: Self.newYork) == LocalDate("2026-11-29"))
     }
 
+    @Test("day arithmetic agrees with the Gregorian calendar from 1601 to 2400")
+    func dayArithmetic() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = try #require(calendar.date(from: DateComponents(year: 1601, month: 1, day: 1)))
+        let first = Int((start.timeIntervalSince1970 / 86_400).rounded())
+        // Every 7th day over 800 years, and every day of 1999–2001 (a century leap year).
+        let around2000 = LocalDate(year: 1999, month: 1, day: 1).daysSince1970
+        for days in Array(stride(from: first, to: first + 292_194, by: 7)) + Array(around2000..<(around2000 + 1_100)) {
+            let c = calendar.dateComponents([.year, .month, .day, .weekday], from: Date(timeIntervalSince1970: Double(days) * 86_400))
+            let day = LocalDate(daysSince1970: days)
+            #expect(day == LocalDate(year: c.year!, month: c.month!, day: c.day!), "\(days)")
+            #expect(day.daysSince1970 == days)
+            #expect(day.isoWeekday == (c.weekday! + 5) % 7 + 1, "\(day)")
+        }
+        #expect(LocalDate("2000-02-29") != nil)
+        #expect(LocalDate("1900-02-29") == nil)
+        #expect(LocalDate("0000-01-01") == nil)
+        #expect(LocalDate(year: 7, month: 3, day: 9).description == "0007-03-09")
+    }
+
+    @Test("stored answers are the JSON the encoder wrote, and read back the same")
+    func storedAnswers() throws {
+        let questions = ["temp", "symptoms", "contact", "city", "photo"].map {
+            HealthQuestion(id: $0, kind: .text, title: $0, required: false)
+        }
+        let answers: [String: HealthAnswer] = [
+            "temp": .temperature(36.5), "symptoms": .choices(["cough", "fever \"high\""]), "contact": .yesNo(false),
+            "city": .text("杭州 \\ \n\t\u{1}/</script>"), "photo": .photo("A1B2"), "extra": .temperature(37),
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let written = try StoredAnswer.encode(answers, order: questions)
+        let expected = String(decoding: try encoder.encode(StoredAnswer.list(answers, order: questions)), as: UTF8.self)
+        #expect(written.replacingOccurrences(of: "37.0", with: "37") == expected)
+        #expect(try StoredAnswer.decode(written) == answers)
+    }
+
     @Test("the window is in the organisation's time zone; weekends and holidays are skipped when asked")
     func windows() throws {
         let schedule = ReportSchedule(timeZone: Self.shanghai, opensAt: 7 * 60, closesAt: 10 * 60, skipWeekends: true,

@@ -222,7 +222,10 @@ extension Date: SQLitePrimitive {
 /// SQLite's SQL dialect for SQLKit (SQLite 3.35 or later: RETURNING and UPSERT).
 struct SQLiteDialect: SQLDialect {
     var name: String { "sqlite" }
-    var identifierQuote: any SQLExpression { SQLRaw("\"") }
+    /// Not an `SQLRaw`: SQLKit then writes identifiers between quotes as they are, instead of
+    /// escaping each with the standard library's generic `replacing` (2 % of a cheap request's
+    /// CPU). Tack's identifiers are the names of its own tables and columns, never input.
+    var identifierQuote: any SQLExpression { DoubleQuote() }
     var literalStringQuote: any SQLExpression { SQLRaw("'") }
     func bindPlaceholder(at position: Int) -> any SQLExpression { SQLRaw("?\(position)") }
     func literalBoolean(_ value: Bool) -> any SQLExpression { SQLRaw(value ? "1" : "0") }
@@ -237,4 +240,9 @@ struct SQLiteDialect: SQLDialect {
     var upsertSyntax: SQLUpsertSyntax { .standard }
     var supportsReturning: Bool { true }
     var unionFeatures: SQLUnionFeatures { [.union, .unionAll, .intersect, .except] }
+}
+
+/// `"`, for `SQLiteDialect.identifierQuote`.
+private struct DoubleQuote: SQLExpression {
+    func serialize(to serializer: inout SQLSerializer) { serializer.write("\"") }
 }

@@ -8,7 +8,9 @@ import Tagged
 /// Implements the generated `APIProtocol`: one method per operation of `openapi.yaml`. Each
 /// feature's controller file extends it with that feature's operations; they validate input,
 /// call the feature's service and map its values to the API's schemas.
-struct APIHandler: APIProtocol {
+/// A class: the generated server copies its handler for every request, and a struct of this
+/// many services was dozens of retains and releases per copy.
+final class APIHandler: APIProtocol, Sendable {
     let auth: AuthService
     let directory: DirectoryService
     let invitations: InvitationService
@@ -23,6 +25,14 @@ struct APIHandler: APIProtocol {
     let database: Database
     let prometheus: PrometheusCollectorRegistry
     let secureCookies: Bool
+
+    init(auth: AuthService, directory: DirectoryService, invitations: InvitationService, chat: ChatService, ding: DingService,
+         mail: MailService, announcements: AnnouncementService, health: HealthService, live: LiveService, gatewaySecret: String?,
+         database: Database, prometheus: PrometheusCollectorRegistry, secureCookies: Bool) {
+        (self.auth, self.directory, self.invitations, self.chat, self.ding) = (auth, directory, invitations, chat, ding)
+        (self.mail, self.announcements, self.health, self.live) = (mail, announcements, health, live)
+        (self.gatewaySecret, self.database, self.prometheus, self.secureCookies) = (gatewaySecret, database, prometheus, secureCookies)
+    }
 
     /// The caller's identity, or 401.
     func identity() throws -> Identity { try RequestScope.current.requireIdentity() }
