@@ -1,7 +1,6 @@
 import Foundation
 import AsyncHTTPClient
 import Hummingbird
-import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import Metrics
@@ -177,13 +176,10 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
 
     var app = Application(
         router: router,
-        // Each connection's requests run on its event loop (EventLoopPinnedChannel).
-        server: HTTPServerBuilder { [webSocketResponder = socketRouter.buildResponder()] responder in
-            EventLoopPinnedChannel(inner: HTTP1WebSocketUpgradeChannel(
-                responder: responder, webSocketResponder: webSocketResponder,
-                // Pings are the clients' job, watched by RealtimeKeepalive: no ping task per socket.
-                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .disabled))))
-        },
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: socketRouter,
+            // Pings are the clients' job, watched by RealtimeKeepalive: no ping task per socket.
+            configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .disabled))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: parts.services,
         onServerRunning: onServerRunning,

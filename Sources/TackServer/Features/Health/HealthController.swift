@@ -74,10 +74,8 @@ extension APIHandler {
     }
 
     func getHealthDashboard(_ input: Operations.GetHealthDashboard.Input) async throws -> Operations.GetHealthDashboard.Output {
-        let (identity, orgID, reportID) = (try identity(), try parseID(input.path.orgId, "orgId") as Organization.ID,
-                                           try parseID(input.path.reportId, "reportId") as HealthReport.ID)
-        // Its reads run side by side on both cores: on the shared pool, not the connection's event loop.
-        let d = try await onSharedPool { try await health.dashboard(identity, orgID, reportID, day: input.query.day, days: input.query.days ?? 14) }
+        let d = try await health.dashboard(try identity(), try parseID(input.path.orgId, "orgId"), try parseID(input.path.reportId, "reportId"),
+                                           day: input.query.day, days: input.query.days ?? 14)
         return .ok(.init(body: .json(.init(
             reportId: d.reportID.string, day: d.day.description, reportDay: d.reportDay, totals: d.totals.api,
             departments: d.departments.map {
@@ -106,11 +104,6 @@ extension APIHandler {
     }
 
     func exportHealthMembers(_ input: Operations.ExportHealthMembers.Input) async throws -> Operations.ExportHealthMembers.Output {
-        // Seconds of work for a large organisation: off the connection's event loop.
-        try await onSharedPool { try await exportHealthMembersNow(input) }
-    }
-
-    private func exportHealthMembersNow(_ input: Operations.ExportHealthMembers.Input) async throws -> Operations.ExportHealthMembers.Output {
         let orgID: Organization.ID = try parseID(input.path.orgId, "orgId")
         let query = HealthService.MemberQuery(
             day: input.query.day, status: HealthStatusFilter(rawValue: input.query.status?.rawValue ?? "all") ?? .all,
