@@ -119,6 +119,55 @@ struct ChatAPITests {
         }
     }
 
+    @Test("a group commit's sends: plain ones written together, the others one by one, each refused alone", arguments: Engine.all)
+    func batchedSends(engine: Engine) async throws {
+        try await withAPI(engine) { api in
+            let f = try await ChatFixture.make(api)
+            let direct = try #require(try await api.call(.post, "/api/v1/orgs/\(f.org.id)/conversations/direct", as: f.ann,
+                                                         json: API.body(["memberId": f.bobMember])).json["id"].string)
+            let other = try await api.group(f.org, as: f.ann, name: "Other", members: [f.bobMember])  // Cat is not in it
+            let old = try await api.send(f.org, f.group, as: f.bob, text: "before", key: "old").json
+            func lastSeq(_ c: String) async throws -> Int { try #require(try await api.messages(f.org, c, as: f.ann).json["lastSeq"].int) }
+            let (direct0, other0, group0) = (try await lastSeq(direct), try await lastSeq(other), try await lastSeq(f.group))
+            func job(_ p: Person, _ c: String, _ text: String, key: String, reply: Int64? = nil) -> ChatService.SendJob {
+                ChatService.SendJob(identity: Identity(userID: User.ID(string: p.userID)!, sessionHash: "", kind: .token),
+                                    orgID: Organization.ID(string: f.org.id)!, conversationID: Conversation.ID(string: c)!,
+                                    message: OutgoingMessage(clientKey: key, text: text, attachmentID: nil, mentions: [], mentionAll: false,
+                                                             replyToSeq: reply, forwardedFrom: nil, forwardedAttachment: nil),
+                                    now: Date(), limits: .init())
+            }
+            let jobs = [
+                job(f.ann, direct, "d1", key: "d1"), job(f.bob, direct, "d2 needle", key: "d2"), job(f.ann, direct, "d3", key: "d3"),
+                job(f.cat, other, "not a member", key: "x"), job(f.ann, other, "o1", key: "o1"),
+                // The team's sends go one by one: a reply, and a retried client key.
+                job(f.ann, f.group, "g1", key: "g1"), job(f.bob, f.group, "re", key: "g2", reply: Int64(group0)), job(f.bob, f.group, "before", key: "old"),
+            ]
+            let outcomes = try await api.parts.database.write { db in
+                try await ChatService.sendBatch(db, Outbox(), jobs, store: ChatStore(), mentioned: nil)
+            }
+            func seq(_ i: Int) -> Int? { if case .sent(let s) = outcomes[i] { Int(s.message.seq) } else { nil } }
+            #expect((0..<3).map(seq) == [direct0 + 1, direct0 + 2, direct0 + 3])
+            if case .refused(let error) = outcomes[3] { #expect(error.status == .notFound) } else { Issue.record("Cat is not in Other") }
+            #expect(seq(4) == other0 + 1)
+            #expect((5..<8).map(seq) == [group0 + 1, group0 + 2, Int(try #require(old["seq"].int))])
+            if case .sent(let again) = outcomes[7] { #expect(again.message.id.string == old["id"].string?.lowercased()) }
+            // Stored as answered: texts in order, sequence numbers without gaps, each sender's own
+            // message read, the batch's text searchable.
+            let items = try await api.messages(f.org, direct, as: f.bob).json["items"].array
+            #expect(items.compactMap { $0["text"].string }.suffix(3) == ["d1", "d2 needle", "d3"])
+            #expect(items.compactMap { $0["seq"].int } == Array(1...(direct0 + 3)))
+            #expect(try await lastSeq(other) == other0 + 1)
+            #expect(try await lastSeq(f.group) == group0 + 2)
+            let bobsView = try await api.conversations(f.org, as: f.bob).first { $0["id"].string == direct }
+            #expect(bobsView?["readSeq"].int == direct0 + 2, "his own d2")
+            #expect(bobsView?["unreadCount"].int == 1, "d3")
+            let annsView = try await api.conversations(f.org, as: f.ann).first { $0["id"].string == direct }
+            #expect(annsView?["readSeq"].int == direct0 + 3)
+            let hits = try await api.call(.get, "/api/v1/orgs/\(f.org.id)/messages/search?q=needle", as: f.bob).json["items"].array
+            #expect(hits.compactMap { $0["message"]["text"].string } == ["d2 needle"])
+        }
+    }
+
     @Test("read receipts: joins, leaves, recalls and two devices", arguments: Engine.all)
     func receipts(engine: Engine) async throws {
         try await withAPI(engine) { api in

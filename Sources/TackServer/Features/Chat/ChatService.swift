@@ -25,7 +25,7 @@ final class ChatService: Sendable {
     let files: FileStore
     let limits: Limits
     let receipts: ReceiptNotifier
-    private let sends: GroupCommitter<SendJob, SendResult>
+    private let sends: GroupCommitter<SendJob, SendOutcome>
     private let reads: GroupCommitter<ReadJob, ReadResult>
 
     /// Called in the transaction of a message that mentions people by name (not @all).
@@ -37,9 +37,9 @@ final class ChatService: Sendable {
         self.files = files
         self.limits = limits
         receipts = ReceiptNotifier(database: transactor.database, hub: transactor.hub, logger: logger, interval: limits.receiptInterval)
-        sends = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, job in
-            try await ChatService.send(db, outbox, job, store: ChatStore(), mentioned: mentioned)
-        }
+        sends = GroupCommitter(transactor: transactor, logger: logger, batchWork: { db, outbox, jobs in
+            try await ChatService.sendBatch(db, outbox, jobs, store: ChatStore(), mentioned: mentioned)
+        })
         reads = GroupCommitter(transactor: transactor, logger: logger) { db, outbox, job in
             try await ChatService.read(db, outbox, job, store: ChatStore())
         }
@@ -305,9 +305,98 @@ final class ChatService: Sendable {
         guard outgoing.mentions.count <= 100 else { throw AppError.invalid("mentions", "At most 100 mentions.") }
         var message = outgoing
         message.text = text
-        let sent = try await sends.submit(SendJob(identity: identity, orgID: orgID, conversationID: id, message: message, now: clock.now(), limits: limits),
-                                          sortKey: id.string)
-        return (sent.message, sent.unread)
+        let outcome = try await sends.submit(SendJob(identity: identity, orgID: orgID, conversationID: id, message: message, now: clock.now(), limits: limits),
+                                             sortKey: id.string)
+        switch outcome {
+        case .sent(let sent): return (sent.message, sent.unread)
+        case .refused(let error): throw error
+        }
+    }
+
+    /// A send of a group commit: stored, or refused alone (the others of its batch go on).
+    enum SendOutcome: Sendable {
+        case sent(SendResult)
+        case refused(AppError)
+    }
+
+    /// The writes of a group commit's sends. Plain messages (text or a forward: no mentions,
+    /// reply or upload to check) are written together, a statement per table for the whole
+    /// batch — one read each of their conversations, senders and client keys, one sequence
+    /// update, one insert of the messages and one of their search tokens, one update of the
+    /// senders' watermarks — instead of about nine statements per message. A conversation with
+    /// any other send in the batch, or a retried client key, has its sends written one by one
+    /// (`send(_:_:_:store:mentioned:)`, each in a savepoint), in order.
+    static func sendBatch(_ db: any SQLDatabase, _ outbox: Outbox, _ jobs: [SendJob], store: ChatStore,
+                             mentioned hook: MentionHook?) async throws -> [SendOutcome] {
+        let clientKeys = jobs.map { ChatStore.ClientKey(conversationID: $0.conversationID, sender: $0.identity.userID, key: $0.message.clientKey) }
+        let existing = try await store.existingClientKeys(db, clientKeys)
+        // Conversations whose sends all are plain and new (no key twice in the batch either).
+        var oneByOne: Set<Conversation.ID> = []
+        var seen: Set<ChatStore.ClientKey> = []
+        for (job, key) in zip(jobs, clientKeys) {
+            let m = job.message
+            if !m.mentions.isEmpty || m.mentionAll || m.replyToSeq != nil || m.attachmentID != nil || existing.contains(key) || !seen.insert(key).inserted {
+                oneByOne.insert(job.conversationID)
+            }
+        }
+        var outcomes = [SendOutcome?](repeating: nil, count: jobs.count)
+        let together = jobs.indices.filter { !oneByOne.contains(jobs[$0].conversationID) }
+        if !together.isEmpty {
+            let conversations = try await store.fetchConversations(db, ids: together.map { jobs[$0].conversationID })
+            let senders = try await store.fetchParticipants(db, pairs: together.map {
+                ChatStore.ParticipantKey(conversationID: jobs[$0].conversationID, userID: jobs[$0].identity.userID)
+            })
+            var accepted: [(index: Int, conversation: Conversation, sender: PersonRef)] = []
+            for i in together {
+                let job = jobs[i]
+                guard let conversation = conversations[job.conversationID], conversation.orgID == job.orgID,
+                      let (_, sender) = senders[.init(conversationID: job.conversationID, userID: job.identity.userID)], sender.memberID != nil
+                else { outcomes[i] = .refused(AppError.notFound("Conversation")); continue }
+                accepted.append((i, conversation, sender))
+            }
+            let counts = Dictionary(accepted.map { ($0.conversation.id, 1) }, uniquingKeysWith: +)
+            let last = try await store.advanceSeqs(db, counts, now: jobs[0].now)
+            var next: [Conversation.ID: Int64] = [:]
+            var messages: [Message] = []
+            var watermarks: [ChatStore.ParticipantKey: Int64] = [:]
+            for (i, conversation, sender) in accepted {
+                let job = jobs[i]
+                guard let top = last[conversation.id], let taken = counts[conversation.id] else { throw AppError.notFound("Conversation") }
+                let seq = next[conversation.id] ?? (top - Int64(taken) + 1)
+                next[conversation.id] = seq + 1
+                let out = job.message
+                let message = Message(
+                    conversationID: conversation.id, seq: seq, id: .random(), sender: sender,
+                    kind: out.forwardedAttachment.map { $0.isImage ? .image : .file } ?? .text,
+                    text: out.text, mentions: [], mentionAll: false, replyToSeq: nil, replyTo: nil,
+                    attachment: out.forwardedAttachment, forwardedFrom: out.forwardedFrom, system: nil, clientKey: out.clientKey,
+                    createdAt: job.now, recalledAt: nil, pinnedAt: nil, pinnedBy: nil)
+                messages.append(message)
+                // One's own message is read.
+                watermarks[.init(conversationID: conversation.id, userID: sender.userID), default: 0] = seq
+                // Everyone else was a member when it was sent and has not read it yet.
+                let unread = max(0, conversation.memberCount - 1)
+                outbox.add(.conversation(conversation.id, org: job.orgID, type: ChatEvent.messageCreated,
+                                         data: try EventJSON.encode(message.api(viewer: nil, unread: unread))))
+                outcomes[i] = .sent(SendResult(message: message, unread: unread))
+            }
+            try await store.insertMessages(db, messages)
+            try await store.raiseReadSeqs(db, watermarks)
+        }
+        for i in jobs.indices where outcomes[i] == nil {
+            try await db.raw("SAVEPOINT s").run()
+            let local = Outbox()
+            do {
+                outcomes[i] = .sent(try await send(db, local, jobs[i], store: store, mentioned: hook))
+                try await db.raw("RELEASE SAVEPOINT s").run()
+                outbox.absorb(local)
+            } catch let error as AppError {
+                try await db.raw("ROLLBACK TO SAVEPOINT s").run()
+                try await db.raw("RELEASE SAVEPOINT s").run()
+                outcomes[i] = .refused(error)
+            }
+        }
+        return outcomes.map { $0! }
     }
 
     /// The write of one send, inside the shared transaction.

@@ -390,6 +390,142 @@ struct ChatStore: Sendable {
         }
     }
 
+    // MARK: A group commit's sends, set-based
+
+    /// Conversations by id (one query for a batch of sends).
+    func fetchConversations(_ db: any SQLDatabase, ids: [Conversation.ID]) async throws -> [Conversation.ID: Conversation] {
+        var found: [Conversation.ID: Conversation] = [:]
+        for chunk in Array(Set(ids)).chunked(500) {
+            for row in try await db.raw("SELECT \(unsafeRaw: Self.conversationColumns) FROM conversations c WHERE c.id IN \(SQLBind.group(Array(chunk)))").all() {
+                let c = try Self.conversation(row)
+                found[c.id] = c
+            }
+        }
+        return found
+    }
+
+    struct ParticipantKey: Hashable { var conversationID: Conversation.ID; var userID: User.ID }
+
+    /// The participants (with name and member id) of the given pairs. Reads conversations × users,
+    /// a superset that is small for a batch of sends (index: the primary key).
+    func fetchParticipants(_ db: any SQLDatabase, pairs: [ParticipantKey]) async throws -> [ParticipantKey: (Participant, PersonRef)] {
+        guard !pairs.isEmpty else { return [:] }
+        let wanted = Set(pairs)
+        var found: [ParticipantKey: (Participant, PersonRef)] = [:]
+        for chunk in Array(wanted).chunked(400) {
+            let rows = try await db.raw("""
+                SELECT cm.conversation_id, cm.user_id, cm.role, cm.joined_seq, cm.read_seq, u.name, mem.id AS member_id
+                FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+                LEFT JOIN members mem ON mem.org_id = cm.org_id AND mem.user_id = cm.user_id
+                WHERE cm.conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID)))))
+                  AND cm.user_id IN \(SQLBind.group(Array(Set(chunk.map(\.userID)))))
+                """).all()
+            for row in rows {
+                let participant = try Self.participant(row)
+                let key = ParticipantKey(conversationID: participant.conversationID, userID: participant.userID)
+                if wanted.contains(key) { found[key] = (participant, try Self.person(row, user: "user_id", name: "name", member: "member_id")) }
+            }
+        }
+        return found
+    }
+
+    struct ClientKey: Hashable { var conversationID: Conversation.ID; var sender: User.ID; var key: String }
+
+    /// Which of these client keys already have a message (index: conversation, sender, client key).
+    func existingClientKeys(_ db: any SQLDatabase, _ keys: [ClientKey]) async throws -> Set<ClientKey> {
+        guard !keys.isEmpty else { return [] }
+        let wanted = Set(keys)
+        var found: Set<ClientKey> = []
+        for chunk in Array(wanted).chunked(300) {
+            let rows = try await db.raw("""
+                SELECT conversation_id, sender_id, client_key FROM messages
+                WHERE conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID)))))
+                  AND sender_id IN \(SQLBind.group(Array(Set(chunk.map(\.sender)))))
+                  AND client_key IN \(SQLBind.group(Array(Set(chunk.map(\.key)))))
+                """).all()
+            for row in rows {
+                let key = ClientKey(conversationID: try row.decode(column: "conversation_id", as: Conversation.ID.self),
+                                    sender: try row.decode(column: "sender_id", as: User.ID.self),
+                                    key: try row.decode(column: "client_key", as: String.self))
+                if wanted.contains(key) { found.insert(key) }
+            }
+        }
+        return found
+    }
+
+    /// Takes `count` sequence numbers of each conversation in one statement; returns each one's
+    /// new `last_seq` (the numbers taken are the `count` up to it). On PostgreSQL the rows stay
+    /// locked until the commit, as with `nextSeq`, so numbers are gap-free and commit in order.
+    func advanceSeqs(_ db: any SQLDatabase, _ counts: [Conversation.ID: Int], now: Date) async throws -> [Conversation.ID: Int64] {
+        var last: [Conversation.ID: Int64] = [:]
+        // Sorted: two nodes' batches lock rows in the same order.
+        for chunk in counts.sorted(by: { $0.key.string < $1.key.string }).chunked(300) {
+            var cases = SQLQueryString("")
+            for (id, n) in chunk { cases.appendLiteral("WHEN "); cases.appendInterpolation(bind: id); cases.appendLiteral(" THEN CAST("); cases.appendInterpolation(bind: Int64(n)); cases.appendLiteral(" AS BIGINT) ") }
+            let rows = try await db.raw("""
+                UPDATE conversations SET last_seq = last_seq + CASE id \(cases)END, updated_at = \(bind: now)
+                WHERE id IN \(SQLBind.group(chunk.map(\.key))) RETURNING id, last_seq
+                """).all()
+            for row in rows { last[try row.decode(column: "id", as: Conversation.ID.self)] = try row.decode(column: "last_seq", as: Int64.self) }
+        }
+        return last
+    }
+
+    /// Stores messages (with their search tokens) under already assigned seqs: one statement
+    /// per 200 messages, and on SQLite one more for their tokens.
+    func insertMessages(_ db: any SQLDatabase, _ messages: [Message]) async throws {
+        for chunk in messages.chunked(200) {
+            var insert = db.insert(into: "messages")
+                .columns("conversation_id", "seq", "id", "sender_id", "kind", "body", "mentions", "mention_all", "reply_to_seq",
+                         "attachment_id", "forwarded_from", "system", "client_key", "created_at")
+            for m in chunk {
+                insert = insert.values(SQLBind(m.conversationID), SQLBind(m.seq), SQLBind(m.id), SQLBind(m.sender.userID), SQLBind(m.kind.rawValue),
+                                       SQLBind(m.text), SQLBind(m.mentions.map(\.string).joined(separator: ",")), SQLBind(m.mentionAll),
+                                       SQLBind(m.replyToSeq), SQLBind(m.attachment?.id), SQLBind(try m.forwardedFrom.map(Self.json)),
+                                       SQLBind(try m.system.map(Self.json)), SQLBind(m.clientKey), SQLBind(m.createdAt))
+            }
+            let tokens = chunk.map { m in SearchTokens.index([m.text, m.attachment?.name].compactMap { $0 }.joined(separator: " ")) }
+            guard db.dialect.name == "sqlite" else {
+                try await insert.run()
+                for (m, t) in zip(chunk, tokens) where !t.isEmpty { try await insertSearchTokens(db, conversationID: m.conversationID, seq: m.seq, tokens: t) }
+                continue
+            }
+            // The FTS rows are keyed by the messages' rowids, which the insert returns (in no set order).
+            var rowids: [String: Int64] = [:]
+            for row in try await insert.returning("rowid", "conversation_id", "seq").all() {
+                rowids["\(try row.decode(column: "conversation_id", as: Conversation.ID.self).string)/\(try row.decode(column: "seq", as: Int64.self))"] =
+                    try row.decode(column: "rowid", as: Int64.self)
+            }
+            var fts = db.insert(into: "message_fts").columns("rowid", "tokens")
+            var any = false
+            for (m, t) in zip(chunk, tokens) where !t.isEmpty {
+                guard let rowid = rowids["\(m.conversationID.string)/\(m.seq)"] else { throw SQLiteError(code: 0, message: "no rowid for a stored message") }
+                fts = fts.values(SQLBind(rowid), SQLBind(t))
+                any = true
+            }
+            if any { try await fts.run() }
+        }
+    }
+
+    /// Moves watermarks forward (each only if behind), in one statement.
+    func raiseReadSeqs(_ db: any SQLDatabase, _ raises: [ParticipantKey: Int64]) async throws {
+        for chunk in raises.sorted(by: { ($0.key.conversationID.string, $0.key.userID.string) < ($1.key.conversationID.string, $1.key.userID.string) }).chunked(300) {
+            var values = SQLQueryString("")
+            for (i, (key, seq)) in chunk.enumerated() {
+                values.appendLiteral(i == 0 ? "(" : ", (")
+                values.appendInterpolation(bind: key.conversationID); values.appendLiteral(", ")
+                values.appendInterpolation(bind: key.userID); values.appendLiteral(", CAST(")
+                values.appendInterpolation(bind: seq); values.appendLiteral(" AS BIGINT))")
+            }
+            try await db.raw("""
+                WITH raised (conversation_id, user_id, seq) AS (VALUES \(values))
+                UPDATE conversation_members SET read_seq = raised.seq FROM raised
+                WHERE conversation_members.conversation_id = raised.conversation_id AND conversation_members.user_id = raised.user_id
+                  AND conversation_members.read_seq < raised.seq
+                """).run()
+        }
+    }
+
     /// Dialect branch: SQLite keeps tokens in the FTS5 table `message_fts` (rowid = the
     /// message's rowid); PostgreSQL in the `search` tsvector column (GIN-indexed).
     private func insertSearchTokens(_ db: any SQLDatabase, conversationID: Conversation.ID, seq: Int64, tokens: String) async throws {
