@@ -326,8 +326,12 @@ final class ChatService: Sendable {
     /// senders' watermarks — instead of about nine statements per message. A conversation with
     /// any other send in the batch, or a retried client key, has its sends written one by one
     /// (`send(_:_:_:store:mentioned:)`, each in a savepoint), in order.
+    ///
+    /// On PostgreSQL the conversations written together are locked first (in id order, by the
+    /// one update), those written one by one after: two nodes' batches can then deadlock, which
+    /// PostgreSQL breaks and `Database.write` retries.
     static func sendBatch(_ db: any SQLDatabase, _ outbox: Outbox, _ jobs: [SendJob], store: ChatStore,
-                             mentioned hook: MentionHook?) async throws -> [SendOutcome] {
+                          mentioned hook: MentionHook?) async throws -> [SendOutcome] {
         let clientKeys = jobs.map { ChatStore.ClientKey(conversationID: $0.conversationID, sender: $0.identity.userID, key: $0.message.clientKey) }
         let existing = try await store.existingClientKeys(db, clientKeys)
         // Conversations whose sends all are plain and new (no key twice in the batch either).
@@ -373,7 +377,7 @@ final class ChatService: Sendable {
                     createdAt: job.now, recalledAt: nil, pinnedAt: nil, pinnedBy: nil)
                 messages.append(message)
                 // One's own message is read.
-                watermarks[.init(conversationID: conversation.id, userID: sender.userID), default: 0] = seq
+                watermarks[.init(conversationID: conversation.id, userID: sender.userID)] = seq
                 // Everyone else was a member when it was sent and has not read it yet.
                 let unread = max(0, conversation.memberCount - 1)
                 outbox.add(.conversation(conversation.id, org: job.orgID, type: ChatEvent.messageCreated,
