@@ -132,5 +132,9 @@ struct SQLiteAdapterTests {
         }
         let mode = try await driver.read { db in try await db.raw("PRAGMA journal_mode").first(decodingColumn: "journal_mode", as: String.self) }
         #expect(mode == "wal")
+        let checkpoint = try await driver.transaction { db in
+            try await db.raw("PRAGMA wal_autocheckpoint").first(decodingColumn: "wal_autocheckpoint", as: Int.self)
+        }
+        #expect(checkpoint == 8000, "the writer checkpoints every 8,000 pages")
     }
 }
