@@ -373,22 +373,8 @@ struct ChatStore: Sendable {
         }
     }
 
-    /// Stores a message (and its search tokens and mentions) under an already assigned seq.
-    func insertMessage(_ db: any SQLDatabase, _ m: Message) async throws {
-        try await db.insert(into: "messages")
-            .columns("conversation_id", "seq", "id", "sender_id", "kind", "body", "mentions", "mention_all", "reply_to_seq",
-                     "attachment_id", "forwarded_from", "system", "client_key", "created_at")
-            .values(SQLBind(m.conversationID), SQLBind(m.seq), SQLBind(m.id), SQLBind(m.sender.userID), SQLBind(m.kind.rawValue),
-                    SQLBind(m.text), SQLBind(m.mentions.map(\.string).joined(separator: ",")), SQLBind(m.mentionAll),
-                    SQLBind(m.replyToSeq), SQLBind(m.attachment?.id), SQLBind(try m.forwardedFrom.map(Self.json)),
-                    SQLBind(try m.system.map(Self.json)), SQLBind(m.clientKey), SQLBind(m.createdAt))
-            .run()
-        let searchable = [m.text, m.attachment?.name].compactMap { $0 }.joined(separator: " ")
-        if !searchable.isEmpty {
-            let tokens = SearchTokens.index(searchable)
-            if !tokens.isEmpty { try await insertSearchTokens(db, conversationID: m.conversationID, seq: m.seq, tokens: tokens) }
-        }
-    }
+    /// Stores a message (and its search tokens) under an already assigned seq.
+    func insertMessage(_ db: any SQLDatabase, _ m: Message) async throws { try await insertMessages(db, [m]) }
 
     // MARK: A group commit's sends, set-based
 
@@ -458,10 +444,17 @@ struct ChatStore: Sendable {
     /// locked until the commit, as with `nextSeq`, so numbers are gap-free and commit in order.
     func advanceSeqs(_ db: any SQLDatabase, _ counts: [Conversation.ID: Int], now: Date) async throws -> [Conversation.ID: Int64] {
         var last: [Conversation.ID: Int64] = [:]
-        // Sorted: two nodes' batches lock rows in the same order.
+        // Chunks in id order; within a statement PostgreSQL locks the rows in its index's order.
+        // Either way every node locks conversations in the same order.
         for chunk in counts.sorted(by: { $0.key.string < $1.key.string }).chunked(300) {
             var cases = SQLQueryString("")
-            for (id, n) in chunk { cases.appendLiteral("WHEN "); cases.appendInterpolation(bind: id); cases.appendLiteral(" THEN CAST("); cases.appendInterpolation(bind: Int64(n)); cases.appendLiteral(" AS BIGINT) ") }
+            for (id, n) in chunk {
+                cases.appendLiteral("WHEN ")
+                cases.appendInterpolation(bind: id)
+                cases.appendLiteral(" THEN CAST(")
+                cases.appendInterpolation(bind: Int64(n))
+                cases.appendLiteral(" AS BIGINT) ")
+            }
             let rows = try await db.raw("""
                 UPDATE conversations SET last_seq = last_seq + CASE id \(cases)END, updated_at = \(bind: now)
                 WHERE id IN \(SQLBind.group(chunk.map(\.key))) RETURNING id, last_seq
