@@ -35,10 +35,13 @@ let package = Package(
             name: "tack",
             dependencies: [
                 "TackServer",
+                "CTCMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The server's allocator (gperftools' tcmalloc), linked into the executable only.
+        .systemLibrary(name: "CTCMalloc", providers: [.apt(["libgoogle-perftools-dev"])]),
         .target(
             name: "TackAPI",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],

@@ -18,8 +18,9 @@ public enum Tack {
     }
 
     /// Runs the server until SIGTERM or SIGINT; then closes WebSockets with 1001, stops accepting,
-    /// finishes requests in flight and exits.
-    public static func serve(_ configuration: TackConfiguration) async throws {
+    /// finishes requests in flight and exits. `allocator` names the memory allocator the
+    /// executable links (logged at start).
+    public static func serve(_ configuration: TackConfiguration, allocator: String = "the C library's malloc") async throws {
         let logger = makeLogger(level: configuration.logLevel)
         raiseOpenFileLimit(logger: logger)
         let parts = try buildParts(configuration, logger: logger)
@@ -29,7 +30,7 @@ public enum Tack {
             let host = address?.ipAddress ?? configuration.host
             let port = address?.port ?? configuration.port
             let shown = host.contains(":") ? "[\(host)]" : host
-            logger.notice("Tack is running", metadata: ["database": "\(engine)"])
+            logger.notice("Tack is running", metadata: ["database": "\(engine)", "allocator": "\(allocator)"])
             // The line people look for, on standard output.
             FileHandle.standardOutput.write(Data("Tack is running at http://\(shown):\(port)/ (\(engine)). Press Ctrl-C to stop.\n".utf8))
         }

@@ -453,3 +453,82 @@ struct HealthTests {
         }
     }
 }
+
+extension HealthTests {
+    @Test("a batch of any size is written and read in statements of a few fixed shapes: 37 cards stored, read back among 300 people, then updated",
+          arguments: Engine.all)
+    func oddSizedBatches(engine: Engine) async throws {
+        try await Self.run(engine) { f in
+            let report = HealthReport.ID(string: try await f.create(HealthFixture.input(wholeOrganization: true)).json["id"].string!)!
+            let orgID = Organization.ID(string: f.org.id)!
+            let db = f.api.parts.database
+            let users = (0..<37).map { _ in User.ID.random() }
+            try await db.write { tx in
+                for (i, id) in users.enumerated() {
+                    try await AccountStore().insertUser(tx, User(id: id, name: "Batch \(i)", email: "batch\(i)@example.com", phone: nil, locale: "en",
+                                                                 claimed: false, createdAt: HealthFixture.start), passwordHash: nil)
+                }
+            }
+            func card(_ i: Int, streak: Int) -> HealthCardRecord {
+                HealthCardRecord(state: CardState(colour: i % 3 == 0 ? .yellow : .green, normalStreak: streak, lastDay: LocalDate("2026-11-30")),
+                                 prior: CardState(), code: "C\(i)-\(streak)", codeDay: LocalDate("2026-11-30"))
+            }
+            for streak in [1, 2] {  // the first time inserted, the second updated (ON CONFLICT)
+                try await db.write { tx in
+                    try await HealthStore().saveCards(tx, orgID: orgID, reportID: report, users.enumerated().map { ($1, card($0, streak: streak)) },
+                                                      now: HealthFixture.start)
+                }
+                let strangers = (0..<263).map { _ in User.ID.random() }  // 300 in all: pieces of 256 and 64
+                let read = try await db.read { tx in try await HealthStore().fetchCards(tx, reportID: report, users: users + strangers) }
+                #expect(read.count == 37)
+                for (i, id) in users.enumerated() { #expect(read[id] == card(i, streak: streak), "person \(i), streak \(streak)") }
+            }
+        }
+    }
+}
+
+@Suite("Statement shapes")
+struct StatementShapesTests {
+    @Test("VALUES pieces cover the batch once, in order, in powers of two of at most 64: a handful of texts for every size")
+    func valuesPieces() {
+        var sizes: Set<Int> = []
+        for n in 0...600 {
+            let batch = Array(0..<n)
+            let pieces = batch.statementChunks()
+            #expect(pieces.flatMap { $0 } == batch)
+            for piece in pieces {
+                #expect(piece.count <= 64 && piece.count & (piece.count - 1) == 0, "\(n): \(piece.count)")
+                sizes.insert(piece.count)
+            }
+            #expect(pieces.count <= n / 64 + 6)
+        }
+        #expect(sizes == [1, 2, 4, 8, 16, 32, 64])
+    }
+
+    @Test("IN lists hold every value and only those, padded to a power of two, at most 256 to a statement")
+    func inLists() {
+        for n in 0...600 {
+            let values = (0..<n).map { "v\($0)" }
+            let lists = values.inListChunks()
+            #expect(Set(lists.flatMap { $0 }) == Set(values))
+            #expect(lists.count == (n + 255) / 256)
+            for list in lists { #expect(list.count <= 256 && list.count & (list.count - 1) == 0) }
+            let padded = values.paddedInList()
+            #expect(Set(padded) == Set(values))
+            #expect(n == 0 ? padded.isEmpty : padded.count & (padded.count - 1) == 0 && padded.count < 2 * n)
+        }
+    }
+
+    @Test("message ids are UUIDs of version 7 that sort by time, also as SQLite's upper-case text")
+    func timeOrderedIDs() {
+        let base = Date(timeIntervalSince1970: 1_796_000_400)
+        let ids = (0..<200).map { Message.ID.timeOrdered(at: base.addingTimeInterval(Double($0) * 0.002)) }
+        #expect(ids.map { UUIDText.format($0.rawValue, uppercase: true) } == ids.map { UUIDText.format($0.rawValue, uppercase: true) }.sorted())
+        #expect(Set(ids).count == 200)
+        for id in ids {
+            #expect(id.string.dropFirst(14).first == "7", "version 7: \(id.string)")
+            #expect("89ab".contains(id.string.dropFirst(19).first!), "RFC 4122 variant: \(id.string)")
+        }
+        #expect(ids[0].string.prefix(13) == String(format: "%08llx-%04llx", UInt64(1_796_000_400_000) >> 16, UInt64(1_796_000_400_000) & 0xFFFF))
+    }
+}

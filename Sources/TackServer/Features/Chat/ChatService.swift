@@ -370,7 +370,7 @@ final class ChatService: Sendable {
                 next[conversation.id] = seq + 1
                 let out = job.message
                 let message = Message(
-                    conversationID: conversation.id, seq: seq, id: .random(), sender: sender,
+                    conversationID: conversation.id, seq: seq, id: .timeOrdered(), sender: sender,
                     kind: out.forwardedAttachment.map { $0.isImage ? .image : .file } ?? .text,
                     text: out.text, mentions: [], mentionAll: false, replyToSeq: nil, replyTo: nil,
                     attachment: out.forwardedAttachment, forwardedFrom: out.forwardedFrom, system: nil, clientKey: out.clientKey,
@@ -447,7 +447,7 @@ final class ChatService: Sendable {
         }
         let seq = try await store.nextSeq(db, id: id, now: job.now)
         let message = Message(
-            conversationID: id, seq: seq, id: .random(), sender: sender,
+            conversationID: id, seq: seq, id: .timeOrdered(), sender: sender,
             kind: attachment.map { $0.isImage ? .image : .file } ?? .text,
             text: out.text, mentions: mentioned, mentionAll: out.mentionAll, replyToSeq: out.replyToSeq, replyTo: quote,
             attachment: attachment, forwardedFrom: out.forwardedFrom, system: nil, clientKey: out.clientKey, createdAt: job.now,
@@ -533,7 +533,7 @@ final class ChatService: Sendable {
             var attachment: Attachment?
             if let a = original.attachment {
                 var copy = a
-                copy.id = .random()
+                copy.id = .timeOrdered()
                 copy.conversationID = target
                 copy.uploaderID = identity.userID
                 try await transactor.run { db, _ in try await store.insertAttachment(db, copy) }
@@ -667,7 +667,7 @@ final class ChatService: Sendable {
     func systemMessage(_ db: any SQLDatabase, _ outbox: Outbox, _ conversation: Conversation, actor: PersonRef,
                                _ event: Message.SystemEvent, now: Date) async throws -> Int64 {
         let seq = try await store.nextSeq(db, id: conversation.id, now: now)
-        let message = Message(conversationID: conversation.id, seq: seq, id: .random(), sender: actor, kind: .system, text: nil,
+        let message = Message(conversationID: conversation.id, seq: seq, id: .timeOrdered(), sender: actor, kind: .system, text: nil,
                               mentions: [], mentionAll: false, replyToSeq: nil, replyTo: nil, attachment: nil, forwardedFrom: nil,
                               system: event, clientKey: nil, createdAt: now, recalledAt: nil, pinnedAt: nil, pinnedBy: nil)
         try await store.insertMessage(db, message)

@@ -381,8 +381,8 @@ struct ChatStore: Sendable {
     /// Conversations by id (one query for a batch of sends).
     func fetchConversations(_ db: any SQLDatabase, ids: [Conversation.ID]) async throws -> [Conversation.ID: Conversation] {
         var found: [Conversation.ID: Conversation] = [:]
-        for chunk in Array(Set(ids)).chunked(500) {
-            for row in try await db.raw("SELECT \(unsafeRaw: Self.conversationColumns) FROM conversations c WHERE c.id IN \(SQLBind.group(Array(chunk)))").all() {
+        for chunk in Array(Set(ids)).inListChunks() {
+            for row in try await db.raw("SELECT \(unsafeRaw: Self.conversationColumns) FROM conversations c WHERE c.id IN \(SQLBind.group(chunk))").all() {
                 let c = try Self.conversation(row)
                 found[c.id] = c
             }
@@ -398,13 +398,13 @@ struct ChatStore: Sendable {
         guard !pairs.isEmpty else { return [:] }
         let wanted = Set(pairs)
         var found: [ParticipantKey: (Participant, PersonRef)] = [:]
-        for chunk in Array(wanted).chunked(400) {
+        for chunk in Array(wanted).chunked(256) {
             let rows = try await db.raw("""
                 SELECT cm.conversation_id, cm.user_id, cm.role, cm.joined_seq, cm.read_seq, u.name, mem.id AS member_id
                 FROM conversation_members cm JOIN users u ON u.id = cm.user_id
                 LEFT JOIN members mem ON mem.org_id = cm.org_id AND mem.user_id = cm.user_id
-                WHERE cm.conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID)))))
-                  AND cm.user_id IN \(SQLBind.group(Array(Set(chunk.map(\.userID)))))
+                WHERE cm.conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID))).paddedInList()))
+                  AND cm.user_id IN \(SQLBind.group(Array(Set(chunk.map(\.userID))).paddedInList()))
                 """).all()
             for row in rows {
                 let participant = try Self.participant(row)
@@ -422,12 +422,12 @@ struct ChatStore: Sendable {
         guard !keys.isEmpty else { return [] }
         let wanted = Set(keys)
         var found: Set<ClientKey> = []
-        for chunk in Array(wanted).chunked(300) {
+        for chunk in Array(wanted).chunked(256) {
             let rows = try await db.raw("""
                 SELECT conversation_id, sender_id, client_key FROM messages
-                WHERE conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID)))))
-                  AND sender_id IN \(SQLBind.group(Array(Set(chunk.map(\.sender)))))
-                  AND client_key IN \(SQLBind.group(Array(Set(chunk.map(\.key)))))
+                WHERE conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID))).paddedInList()))
+                  AND sender_id IN \(SQLBind.group(Array(Set(chunk.map(\.sender))).paddedInList()))
+                  AND client_key IN \(SQLBind.group(Array(Set(chunk.map(\.key))).paddedInList()))
                 """).all()
             for row in rows {
                 let key = ClientKey(conversationID: try row.decode(column: "conversation_id", as: Conversation.ID.self),
@@ -446,7 +446,7 @@ struct ChatStore: Sendable {
         var last: [Conversation.ID: Int64] = [:]
         // Chunks in id order; within a statement PostgreSQL locks the rows in its index's order.
         // Either way every node locks conversations in the same order.
-        for chunk in counts.sorted(by: { $0.key.string < $1.key.string }).chunked(300) {
+        for chunk in counts.sorted(by: { $0.key.string < $1.key.string }).statementChunks() {
             var cases = SQLQueryString("")
             for (id, n) in chunk {
                 cases.appendLiteral("WHEN ")
@@ -464,10 +464,11 @@ struct ChatStore: Sendable {
         return last
     }
 
-    /// Stores messages (with their search tokens) under already assigned seqs: one statement
-    /// per 200 messages, and on SQLite one more for their tokens.
+    /// Stores messages (with their search tokens) under already assigned seqs: a statement per
+    /// piece of up to 64 messages (`statementChunks`), and on SQLite as many for their tokens.
     func insertMessages(_ db: any SQLDatabase, _ messages: [Message]) async throws {
-        for chunk in messages.chunked(200) {
+        var searchRows: [(rowid: Int64, tokens: String)] = []
+        for chunk in messages.statementChunks() {
             var insert = db.insert(into: "messages")
                 .columns("conversation_id", "seq", "id", "sender_id", "kind", "body", "mentions", "mention_all", "reply_to_seq",
                          "attachment_id", "forwarded_from", "system", "client_key", "created_at")
@@ -489,20 +490,21 @@ struct ChatStore: Sendable {
                 rowids["\(try row.decode(column: "conversation_id", as: Conversation.ID.self).string)/\(try row.decode(column: "seq", as: Int64.self))"] =
                     try row.decode(column: "rowid", as: Int64.self)
             }
-            var fts = db.insert(into: "message_fts").columns("rowid", "tokens")
-            var any = false
             for (m, t) in zip(chunk, tokens) where !t.isEmpty {
                 guard let rowid = rowids["\(m.conversationID.string)/\(m.seq)"] else { throw SQLiteError(code: 0, message: "no rowid for a stored message") }
-                fts = fts.values(SQLBind(rowid), SQLBind(t))
-                any = true
+                searchRows.append((rowid, t))
             }
-            if any { try await fts.run() }
+        }
+        for chunk in searchRows.statementChunks() {
+            var fts = db.insert(into: "message_fts").columns("rowid", "tokens")
+            for row in chunk { fts = fts.values(SQLBind(row.rowid), SQLBind(row.tokens)) }
+            try await fts.run()
         }
     }
 
     /// Moves watermarks forward (each only if behind), in one statement.
     func raiseReadSeqs(_ db: any SQLDatabase, _ raises: [ParticipantKey: Int64]) async throws {
-        for chunk in raises.sorted(by: { ($0.key.conversationID.string, $0.key.userID.string) < ($1.key.conversationID.string, $1.key.userID.string) }).chunked(300) {
+        for chunk in raises.sorted(by: { ($0.key.conversationID.string, $0.key.userID.string) < ($1.key.conversationID.string, $1.key.userID.string) }).statementChunks() {
             var values = SQLQueryString("")
             for (i, (key, seq)) in chunk.enumerated() {
                 values.appendLiteral(i == 0 ? "(" : ", (")

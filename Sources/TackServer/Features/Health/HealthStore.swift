@@ -287,22 +287,23 @@ struct HealthStore: Sendable {
                                users: [User.ID]) async throws -> [User.ID: (answers: String?, revision: Int, submission: HealthSubmission)] {
         guard !users.isEmpty else { return [:] }
         var result: [User.ID: (answers: String?, revision: Int, submission: HealthSubmission)] = [:]
-        let rows = try await db.raw("""
-            SELECT org_id, report_id, day, user_id, answers, temperature, colour, revision, submitted_by, submitted_at
-            FROM health_submissions WHERE report_id = \(bind: reportID) AND day = \(bind: day.description) AND user_id IN \(SQLBind.group(users))
-            """).all()
-        for row in rows {
-            let user = try row.decode(column: "user_id", as: User.ID.self)
-            let answers = try row.decode(column: "answers", as: String?.self)
-            let submission = HealthSubmission(
-                reportID: reportID, orgID: try row.decode(column: "org_id", as: Organization.ID.self), day: day,
-                person: PersonRef(userID: user, memberID: nil, name: ""), answers: try answers.map(StoredAnswer.decode),
-                temperature: try row.decode(column: "temperature", as: Double?.self),
-                colour: CardColour(rawValue: try row.decode(column: "colour", as: String.self)) ?? .green,
-                revision: try row.decode(column: "revision", as: Int.self),
-                submittedBy: PersonRef(userID: try row.decode(column: "submitted_by", as: User.ID.self), memberID: nil, name: ""),
-                submittedAt: try row.decode(column: "submitted_at", as: Date.self))
-            result[user] = (answers, submission.revision, submission)
+        for chunk in users.inListChunks() {
+            for row in try await db.raw("""
+                SELECT org_id, report_id, day, user_id, answers, temperature, colour, revision, submitted_by, submitted_at
+                FROM health_submissions WHERE report_id = \(bind: reportID) AND day = \(bind: day.description) AND user_id IN \(SQLBind.group(chunk))
+                """).all() {
+                let user = try row.decode(column: "user_id", as: User.ID.self)
+                let answers = try row.decode(column: "answers", as: String?.self)
+                let submission = HealthSubmission(
+                    reportID: reportID, orgID: try row.decode(column: "org_id", as: Organization.ID.self), day: day,
+                    person: PersonRef(userID: user, memberID: nil, name: ""), answers: try answers.map(StoredAnswer.decode),
+                    temperature: try row.decode(column: "temperature", as: Double?.self),
+                    colour: CardColour(rawValue: try row.decode(column: "colour", as: String.self)) ?? .green,
+                    revision: try row.decode(column: "revision", as: Int.self),
+                    submittedBy: PersonRef(userID: try row.decode(column: "submitted_by", as: User.ID.self), memberID: nil, name: ""),
+                    submittedAt: try row.decode(column: "submitted_at", as: Date.self))
+                result[user] = (answers, submission.revision, submission)
+            }
         }
         return result
     }
@@ -310,11 +311,13 @@ struct HealthStore: Sendable {
     func fetchCards(_ db: any SQLDatabase, reportID: HealthReport.ID, users: [User.ID]) async throws -> [User.ID: HealthCardRecord] {
         guard !users.isEmpty else { return [:] }
         var result: [User.ID: HealthCardRecord] = [:]
-        for row in try await db.raw("""
-            SELECT user_id, colour, streak, last_day, prior_colour, prior_streak, prior_last_day, code, code_day
-            FROM health_cards WHERE report_id = \(bind: reportID) AND user_id IN \(SQLBind.group(users))
-            """).all() {
-            result[try row.decode(column: "user_id", as: User.ID.self)] = try Self.card(row)
+        for chunk in users.inListChunks() {
+            for row in try await db.raw("""
+                SELECT user_id, colour, streak, last_day, prior_colour, prior_streak, prior_last_day, code, code_day
+                FROM health_cards WHERE report_id = \(bind: reportID) AND user_id IN \(SQLBind.group(chunk))
+                """).all() {
+                result[try row.decode(column: "user_id", as: User.ID.self)] = try Self.card(row)
+            }
         }
         return result
     }
@@ -322,51 +325,52 @@ struct HealthStore: Sendable {
     /// Stores reports (one per person and day in the list) and keeps the answers they replace
     /// (`superseded`), with one statement each.
     func saveSubmissions(_ db: any SQLDatabase, latest items: [(HealthSubmission, String)], superseded revisions: [(HealthSubmission, String)]) async throws {
-        guard !items.isEmpty else { return }
-        var values: [SQLQueryString] = []
-        for (s, json) in items {
-            values.append("""
+        for chunk in items.statementChunks() {
+            let rows = SQLList(chunk.map { s, json -> SQLQueryString in
+                """
                 (\(bind: s.orgID), \(bind: s.reportID), \(bind: s.day.description), \(bind: s.person.userID), \(bind: json), \(bind: s.temperature),
                  \(bind: s.colour.rawValue), \(bind: s.revision), \(bind: s.submittedBy.userID), \(bind: s.submittedAt))
-                """)
+                """
+            })
+            try await db.raw("""
+                INSERT INTO health_submissions (org_id, report_id, day, user_id, answers, temperature, colour, revision, submitted_by, submitted_at)
+                VALUES \(rows)
+                ON CONFLICT (report_id, day, user_id) DO UPDATE SET answers = excluded.answers, temperature = excluded.temperature,
+                    colour = excluded.colour, revision = excluded.revision, submitted_by = excluded.submitted_by, submitted_at = excluded.submitted_at
+                """).run()
         }
-        let rows = SQLList(values)
-        try await db.raw("""
-            INSERT INTO health_submissions (org_id, report_id, day, user_id, answers, temperature, colour, revision, submitted_by, submitted_at)
-            VALUES \(rows)
-            ON CONFLICT (report_id, day, user_id) DO UPDATE SET answers = excluded.answers, temperature = excluded.temperature,
-                colour = excluded.colour, revision = excluded.revision, submitted_by = excluded.submitted_by, submitted_at = excluded.submitted_at
-            """).run()
-        let revisionRows = SQLList(revisions.map { s, json -> SQLQueryString in
-            """
-            (\(bind: s.orgID), \(bind: s.reportID), \(bind: s.day.description), \(bind: s.person.userID), \(bind: s.revision), \(bind: json),
-             \(bind: s.colour.rawValue), \(bind: s.submittedBy.userID), \(bind: s.submittedAt))
-            """
-        })
-        guard !revisions.isEmpty else { return }
-        try await db.raw("""
-            INSERT INTO health_revisions (org_id, report_id, day, user_id, revision, answers, colour, submitted_by, submitted_at)
-            VALUES \(revisionRows)
-            """).run()
+        for chunk in revisions.statementChunks() {
+            let rows = SQLList(chunk.map { s, json -> SQLQueryString in
+                """
+                (\(bind: s.orgID), \(bind: s.reportID), \(bind: s.day.description), \(bind: s.person.userID), \(bind: s.revision), \(bind: json),
+                 \(bind: s.colour.rawValue), \(bind: s.submittedBy.userID), \(bind: s.submittedAt))
+                """
+            })
+            try await db.raw("""
+                INSERT INTO health_revisions (org_id, report_id, day, user_id, revision, answers, colour, submitted_by, submitted_at)
+                VALUES \(rows)
+                """).run()
+        }
     }
 
     func saveCards(_ db: any SQLDatabase, orgID: Organization.ID, reportID: HealthReport.ID, _ cards: [(User.ID, HealthCardRecord)], now: Date) async throws {
-        guard !cards.isEmpty else { return }
-        let rows = SQLList(cards.map { user, card -> SQLQueryString in
-            """
-            (\(bind: orgID), \(bind: reportID), \(bind: user), \(bind: card.state.colour.rawValue), \(bind: card.state.normalStreak),
-             \(bind: card.state.lastDay?.description), \(bind: card.prior.colour.rawValue), \(bind: card.prior.normalStreak),
-             \(bind: card.prior.lastDay?.description), \(bind: card.code), \(bind: card.codeDay?.description), \(bind: now))
-            """
-        })
-        try await db.raw("""
-            INSERT INTO health_cards (org_id, report_id, user_id, colour, streak, last_day, prior_colour, prior_streak, prior_last_day,
-                                      code, code_day, updated_at)
-            VALUES \(rows)
-            ON CONFLICT (report_id, user_id) DO UPDATE SET colour = excluded.colour, streak = excluded.streak, last_day = excluded.last_day,
-                prior_colour = excluded.prior_colour, prior_streak = excluded.prior_streak, prior_last_day = excluded.prior_last_day,
-                code = excluded.code, code_day = excluded.code_day, updated_at = excluded.updated_at
-            """).run()
+        for chunk in cards.statementChunks() {
+            let rows = SQLList(chunk.map { user, card -> SQLQueryString in
+                """
+                (\(bind: orgID), \(bind: reportID), \(bind: user), \(bind: card.state.colour.rawValue), \(bind: card.state.normalStreak),
+                 \(bind: card.state.lastDay?.description), \(bind: card.prior.colour.rawValue), \(bind: card.prior.normalStreak),
+                 \(bind: card.prior.lastDay?.description), \(bind: card.code), \(bind: card.codeDay?.description), \(bind: now))
+                """
+            })
+            try await db.raw("""
+                INSERT INTO health_cards (org_id, report_id, user_id, colour, streak, last_day, prior_colour, prior_streak, prior_last_day,
+                                          code, code_day, updated_at)
+                VALUES \(rows)
+                ON CONFLICT (report_id, user_id) DO UPDATE SET colour = excluded.colour, streak = excluded.streak, last_day = excluded.last_day,
+                    prior_colour = excluded.prior_colour, prior_streak = excluded.prior_streak, prior_last_day = excluded.prior_last_day,
+                    code = excluded.code, code_day = excluded.code_day, updated_at = excluded.updated_at
+                """).run()
+        }
     }
 
     // MARK: Cards
