@@ -5,6 +5,8 @@ import HummingbirdWebSocket
 import Logging
 import Metrics
 import NIOCore
+import Synchronization
+import NIOPosix
 import OpenAPIHummingbird
 import PostgresNIO
 import Prometheus
@@ -183,6 +185,7 @@ public func buildApplication(_ configuration: TackConfiguration, parts: TackServ
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: parts.services,
         onServerRunning: onServerRunning,
+        eventLoopGroupProvider: configuration.eventLoops.map { .shared(EventLoops.group(threads: $0)) } ?? .singleton,
         logger: logger)
     let migrator = parts.migrator
     app.beforeServerStarts { try await migrator.migrate() }
@@ -292,5 +295,20 @@ extension Timer {
     func recordInterval(since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
+
+/// Event loop groups of a set size (`TACK_EVENT_LOOPS`), made once per size and kept for the
+/// life of the process, like NIO's singleton group of one loop per core.
+enum EventLoops {
+    private static let groups = Mutex<[Int: MultiThreadedEventLoopGroup]>([:])
+
+    static func group(threads: Int) -> MultiThreadedEventLoopGroup {
+        groups.withLock { groups in
+            if let group = groups[threads] { return group }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            groups[threads] = group
+            return group
+        }
     }
 }

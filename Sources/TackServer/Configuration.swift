@@ -31,6 +31,11 @@ public struct TackConfiguration: Sendable {
     public var groupMaxMembers = 1000
     /// Bytes of directory list answers kept in memory (`TACK_DIRECTORY_CACHE_MB`; 0 turns it off).
     public var directoryCacheBytes = 64 << 20
+    /// Threads reading and writing connections (`TACK_EVENT_LOOPS`); nil: one per core. Fewer
+    /// threads than cores leaves more of them to the handlers: on 2 cores one loop answers
+    /// plain requests (the health surge, sends) 6–9 % faster, but a large group's WebSocket
+    /// fan-out slows (docs/operations.md, docs/benchmarks.md).
+    public var eventLoops: Int?
     /// API requests handled at once (`TACK_MAX_CONCURRENT_REQUESTS`); more wait in a queue.
     /// 0 turns admission control off.
     public var maxConcurrentRequests = 256
@@ -104,6 +109,10 @@ public struct TackConfiguration: Sendable {
         if let v = environment["TACK_DIRECTORY_CACHE_MB"], !v.isEmpty {
             guard let n = Int(v), n >= 0 else { throw ConfigurationError("TACK_DIRECTORY_CACHE_MB must be 0 or more") }
             c.directoryCacheBytes = n << 20
+        }
+        if let v = environment["TACK_EVENT_LOOPS"], !v.isEmpty {
+            guard let n = Int(v), (1...256).contains(n) else { throw ConfigurationError("TACK_EVENT_LOOPS must be 1 to 256") }
+            c.eventLoops = n
         }
         if let v = environment["TACK_MAX_CONCURRENT_REQUESTS"], !v.isEmpty {
             guard let n = Int(v), (0...100_000).contains(n) else { throw ConfigurationError("TACK_MAX_CONCURRENT_REQUESTS must be 0 (off) to 100000") }

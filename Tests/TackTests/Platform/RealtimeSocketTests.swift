@@ -36,6 +36,30 @@ struct RealtimeSocketTests {
         }
     }
 
+    @Test("TACK_EVENT_LOOPS=1: one loop serves requests and live events; by default one loop per core")
+    func oneEventLoop() async throws {
+        #expect(try TackConfiguration.fromEnvironment(["TACK_EVENT_LOOPS": "1"]).eventLoops == 1)
+        #expect(try TackConfiguration.fromEnvironment([:]).eventLoops == nil)
+        #expect(throws: ConfigurationError.self) { try TackConfiguration.fromEnvironment(["TACK_EVENT_LOOPS": "0"]) }
+        #expect(throws: ConfigurationError.self) { try TackConfiguration.fromEnvironment(["TACK_EVENT_LOOPS": "two"]) }
+        #expect(Array(EventLoops.group(threads: 1).makeIterator()).count == 1)
+        #expect(EventLoops.group(threads: 1) === EventLoops.group(threads: 1))
+        try await withAPI(.sqlite, mode: .live, configure: { $0.eventLoops = 1 }) { api in
+            let ann = try await api.signUp("Ann")
+            let org = try await api.createOrg(ann)
+            _ = try await api.createDepartment(org, as: ann, name: "Sales")
+            let socket = TestSocket(port: api.client.port!, token: ann.token)
+            defer { socket.close() }
+            #expect(await socket.next()?["type"].string == "hello")
+            socket.send(#"{"type":"resume","cursors":{"\#(org.id)":2}}"#)
+            #expect(await socket.next()?["type"].string == "resumed")
+            _ = try await api.createDepartment(org, as: ann, name: "Support")
+            let live = await socket.next()
+            #expect(live?["type"].string == "department.created")
+            #expect(live?["data"]["name"].string == "Support")
+        }
+    }
+
     @Test("the state a client builds from events equals a fresh fetch", arguments: Engine.all)
     func stateFromEventsMatchesFetch(engine: Engine) async throws {
         try await withAPI(engine, mode: .live) { api in
