@@ -20,6 +20,14 @@ struct SearchTokenTests {
         #expect(SearchTokens.index("开会meeting") == "开 会 开会 meeting")
     }
 
+    @Test func fullWidthFormsFoldAndAttachmentNamesCount() {
+        // NFKC for non-ASCII text; ASCII text takes the short way to the same tokens.
+        #expect(SearchTokens.index("Ｍｅｅｔｉｎｇ　１２号") == "meeting 12 号")
+        #expect(SearchTokens.index("Meeting 12") == "meeting 12")
+        #expect(SearchTokens.index(text: "see the plan", attachmentName: "Q3-Budget.xlsx") == "see the plan q3 budget xlsx")
+        #expect(SearchTokens.index(text: nil, attachmentName: "报告.pdf") == "报 告 报告 pdf")
+    }
+
     @Test func punctuationAndQuotesNeverReachTheQueryLanguage() {
         #expect(SearchTokens.query("\" OR 1=1 -- ' ; *") == SearchTokens.Query(tokens: ["or", "1"], lastIsPrefix: true))
         #expect(SearchTokens.query("!!! ??? ...") == nil)

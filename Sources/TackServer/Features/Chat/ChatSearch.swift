@@ -8,6 +8,11 @@ import Foundation
 /// bigrams and a single character by itself. The tokens are stored space-separated and indexed by
 /// SQLite's FTS5 (unicode61 tokenizer) or PostgreSQL's `tsvector` ('simple' configuration).
 enum SearchTokens {
+    /// Tokens to index for a message: its text and its attachment's name.
+    static func index(text: String?, attachmentName: String?) -> String {
+        index([text, attachmentName].compactMap { $0 }.joined(separator: " "))
+    }
+
     /// Tokens to index for a text.
     static func index(_ text: String) -> String {
         var tokens: [String] = []
@@ -77,7 +82,9 @@ enum SearchTokens {
             if !word.isEmpty { result.append(.word(String(word.prefix(64)))); word = "" }
             if !cjk.isEmpty { result.append(.cjk(cjk)); cjk = [] }
         }
-        for ch in text.precomposedStringWithCompatibilityMapping.lowercased() {
+        // NFKC (full-width letters and digits as their plain forms) leaves ASCII text as it is.
+        let folded = text.utf8.allSatisfy { $0 < 0x80 } ? text.lowercased() : text.precomposedStringWithCompatibilityMapping.lowercased()
+        for ch in folded {
             if isCJK(ch) {
                 if !word.isEmpty { flush() }
                 cjk.append(ch)

@@ -281,12 +281,25 @@ final class ChatService: Sendable {
 
     /// A send: checked, numbered and stored in a shared transaction (group commit).
     struct SendJob: Sendable {
-        var identity: Identity
-        var orgID: Organization.ID
-        var conversationID: Conversation.ID
-        var message: OutgoingMessage
-        var now: Date
-        var limits: Limits
+        let identity: Identity
+        let orgID: Organization.ID
+        let conversationID: Conversation.ID
+        let message: OutgoingMessage
+        let now: Date
+        let limits: Limits
+        /// The search tokens of a plain message (its text, a forwarded attachment's name),
+        /// computed by the request before it queues for the writer, whose time is the limit.
+        let searchTokens: String
+
+        init(identity: Identity, orgID: Organization.ID, conversationID: Conversation.ID, message: OutgoingMessage, now: Date, limits: Limits) {
+            self.identity = identity
+            self.orgID = orgID
+            self.conversationID = conversationID
+            self.message = message
+            self.now = now
+            self.limits = limits
+            searchTokens = SearchTokens.index(text: message.text, attachmentName: message.forwardedAttachment?.name)
+        }
     }
 
     /// A stored message and how many have not read it yet.
@@ -362,6 +375,7 @@ final class ChatService: Sendable {
             let last = try await store.advanceSeqs(db, counts, now: jobs[0].now)
             var next: [Conversation.ID: Int64] = [:]
             var messages: [Message] = []
+            var tokens: [String] = []
             var watermarks: [ChatStore.ParticipantKey: Int64] = [:]
             for (i, conversation, sender) in accepted {
                 let job = jobs[i]
@@ -376,6 +390,7 @@ final class ChatService: Sendable {
                     attachment: out.forwardedAttachment, forwardedFrom: out.forwardedFrom, system: nil, clientKey: out.clientKey,
                     createdAt: job.now, recalledAt: nil, pinnedAt: nil, pinnedBy: nil)
                 messages.append(message)
+                tokens.append(job.searchTokens)
                 // One's own message is read.
                 watermarks[.init(conversationID: conversation.id, userID: sender.userID)] = seq
                 // Everyone else was a member when it was sent and has not read it yet.
@@ -384,7 +399,7 @@ final class ChatService: Sendable {
                                          data: try EventJSON.encode(message.api(viewer: nil, unread: unread))))
                 outcomes[i] = .sent(SendResult(message: message, unread: unread))
             }
-            try await store.insertMessages(db, messages)
+            try await store.insertMessages(db, messages, searchTokens: tokens)
             try await store.raiseReadSeqs(db, watermarks)
         }
         for i in jobs.indices where outcomes[i] == nil {

@@ -466,7 +466,10 @@ struct ChatStore: Sendable {
 
     /// Stores messages (with their search tokens) under already assigned seqs: a statement per
     /// piece of up to 64 messages (`statementChunks`), and on SQLite as many for their tokens.
-    func insertMessages(_ db: any SQLDatabase, _ messages: [Message]) async throws {
+    /// - Parameter searchTokens: the messages' search tokens, if computed already (one per message).
+    func insertMessages(_ db: any SQLDatabase, _ messages: [Message], searchTokens: [String]? = nil) async throws {
+        precondition(searchTokens.map { $0.count == messages.count } ?? true, "search tokens for every message")
+        let allTokens = searchTokens ?? messages.map { SearchTokens.index(text: $0.text, attachmentName: $0.attachment?.name) }
         var searchRows: [(rowid: Int64, tokens: String)] = []
         for chunk in messages.statementChunks() {
             var insert = db.insert(into: "messages")
@@ -478,7 +481,7 @@ struct ChatStore: Sendable {
                                        SQLBind(m.replyToSeq), SQLBind(m.attachment?.id), SQLBind(try m.forwardedFrom.map(Self.json)),
                                        SQLBind(try m.system.map(Self.json)), SQLBind(m.clientKey), SQLBind(m.createdAt))
             }
-            let tokens = chunk.map { m in SearchTokens.index([m.text, m.attachment?.name].compactMap { $0 }.joined(separator: " ")) }
+            let tokens = allTokens[chunk.indices]  // the chunk keeps the messages' indices
             guard db.dialect.name == "sqlite" else {
                 try await insert.run()
                 for (m, t) in zip(chunk, tokens) where !t.isEmpty { try await insertSearchTokens(db, conversationID: m.conversationID, seq: m.seq, tokens: t) }

@@ -28,11 +28,7 @@ extension Array {
     func inListChunks(largest: Int = 256) -> [[Element]] {
         precondition(largest > 0 && largest & (largest - 1) == 0, "a power of two")
         return stride(from: 0, to: count, by: largest).map { start in
-            var piece = Array(self[start..<Swift.min(start + largest, count)])
-            var size = 1
-            while size < piece.count { size *= 2 }
-            if let last = piece.last { piece.append(contentsOf: repeatElement(last, count: size - piece.count)) }
-            return piece
+            Array(self[start..<Swift.min(start + largest, count)]).paddedInList()
         }
     }
 
