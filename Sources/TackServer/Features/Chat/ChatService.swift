@@ -467,7 +467,8 @@ final class ChatService: Sendable {
             text: out.text, mentions: mentioned, mentionAll: out.mentionAll, replyToSeq: out.replyToSeq, replyTo: quote,
             attachment: attachment, forwardedFrom: out.forwardedFrom, system: nil, clientKey: out.clientKey, createdAt: job.now,
             recalledAt: nil, pinnedAt: nil, pinnedBy: nil)
-        try await store.insertMessage(db, message)
+        // The request's tokens hold unless the attachment is an upload, whose name only the writer read.
+        try await store.insertMessages(db, [message], searchTokens: out.attachmentID == nil ? [job.searchTokens] : nil)
         var mentionRows = mentioned
         if out.mentionAll {
             mentionRows = try await store.fetchReceiptRows(db, conversationID: id).map(\.userID).filter { $0 != sender.userID }
