@@ -79,6 +79,8 @@ struct ChatAPITests {
             #expect(history["hasMore"].bool == false)
             let empty = try await api.send(f.org, direct, as: f.ann, text: "   ")
             #expect(empty.status == .unprocessableContent)
+            // Ideographic and no-break spaces, tabs and line breaks are white space too.
+            #expect(try await api.send(f.org, direct, as: f.ann, text: "\u{3000}\u{00A0}\t\r\n\u{2028}").status == .unprocessableContent)
             #expect(try await api.messages(f.org, direct, as: f.ann).json["lastSeq"].int == 6, "a refused send stores nothing")
         }
     }

@@ -90,6 +90,35 @@ struct ChatStoreTests {
         }
     }
 
+    @Test("a batch's client keys and participants: exactly the pairs asked for", arguments: Engine.all)
+    func batchLookups(engine: Engine) async throws {
+        try await withStore(engine) { db, f in
+            let (org, c, ann, bob) = try await setUp(db, f)
+            let cat = try await f.user("Cat")
+            _ = try await f.member(cat, of: org, departments: [])
+            let other = conversation(org, name: "Other")
+            try await store.insertConversation(db, other, directKey: nil, createdBy: bob.id, now: f.now)
+            try await store.insertParticipants(db, conversation: other, users: [(bob.id, .owner), (cat.id, .member)], joinedSeq: 0, now: f.now)
+            try await store.insertMessage(db, message(c, try await store.nextSeq(db, id: c.id, now: f.now), from: ann, text: "a", key: "k1"))
+            try await store.insertMessage(db, message(other, try await store.nextSeq(db, id: other.id, now: f.now), from: bob, text: "b", key: "k2"))
+            // Each conversation, sender and key below is in some stored key, but only two triples are.
+            let asked = [ChatStore.ClientKey(conversationID: c.id, sender: ann.id, key: "k1"),
+                         .init(conversationID: c.id, sender: bob.id, key: "k1"), .init(conversationID: c.id, sender: ann.id, key: "k2"),
+                         .init(conversationID: other.id, sender: ann.id, key: "k2"), .init(conversationID: other.id, sender: bob.id, key: "k1"),
+                         .init(conversationID: other.id, sender: bob.id, key: "k2"), .init(conversationID: other.id, sender: bob.id, key: "k2")]
+            #expect(try await store.existingClientKeys(db, asked) == [asked[0], asked[5]])
+            // Ann and Bob are in c, Bob and Cat in other: Cat in c and Ann in other are not found.
+            let pairs = [ChatStore.ParticipantKey(conversationID: c.id, userID: ann.id), .init(conversationID: c.id, userID: cat.id),
+                         .init(conversationID: other.id, userID: ann.id), .init(conversationID: other.id, userID: cat.id),
+                         .init(conversationID: other.id, userID: bob.id)]
+            let found = try await store.fetchParticipants(db, pairs: pairs)
+            #expect(Set(found.keys) == [pairs[0], pairs[3], pairs[4]])
+            #expect(found[pairs[4]]?.0.role == .owner)
+            #expect(found[pairs[3]]?.1.name == "Cat")
+            #expect(found[pairs[3]]?.1.memberID != nil)
+        }
+    }
+
     @Test("search finds Chinese and English in one's own conversations only", arguments: Engine.all)
     func search(engine: Engine) async throws {
         try await withStore(engine) { db, f in

@@ -392,48 +392,61 @@ struct ChatStore: Sendable {
 
     struct ParticipantKey: Hashable { var conversationID: Conversation.ID; var userID: User.ID }
 
-    /// The participants (with name and member id) of the given pairs. Reads conversations × users,
-    /// a superset that is small for a batch of sends (index: the primary key).
+    /// The participants (with name and member id) of the given pairs: one primary-key lookup per
+    /// pair. (Two `IN` lists, conversations and users, made SQLite look up every combination of
+    /// the two: 256 lookups for a batch of 16 sends.)
     func fetchParticipants(_ db: any SQLDatabase, pairs: [ParticipantKey]) async throws -> [ParticipantKey: (Participant, PersonRef)] {
         guard !pairs.isEmpty else { return [:] }
-        let wanted = Set(pairs)
         var found: [ParticipantKey: (Participant, PersonRef)] = [:]
-        for chunk in Array(wanted).chunked(256) {
+        for chunk in Array(Set(pairs)).inListChunks() {
             let rows = try await db.raw("""
+                WITH wanted (conversation_id, user_id) AS (VALUES \(Self.valueRows(chunk) { [SQLBind($0.conversationID), SQLBind($0.userID)] }))
                 SELECT cm.conversation_id, cm.user_id, cm.role, cm.joined_seq, cm.read_seq, u.name, mem.id AS member_id
-                FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+                FROM wanted JOIN conversation_members cm ON cm.conversation_id = wanted.conversation_id AND cm.user_id = wanted.user_id
+                JOIN users u ON u.id = cm.user_id
                 LEFT JOIN members mem ON mem.org_id = cm.org_id AND mem.user_id = cm.user_id
-                WHERE cm.conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID))).paddedInList()))
-                  AND cm.user_id IN \(SQLBind.group(Array(Set(chunk.map(\.userID))).paddedInList()))
                 """).all()
             for row in rows {
                 let participant = try Self.participant(row)
-                let key = ParticipantKey(conversationID: participant.conversationID, userID: participant.userID)
-                if wanted.contains(key) { found[key] = (participant, try Self.person(row, user: "user_id", name: "name", member: "member_id")) }
+                found[ParticipantKey(conversationID: participant.conversationID, userID: participant.userID)] =
+                    (participant, try Self.person(row, user: "user_id", name: "name", member: "member_id"))
             }
         }
         return found
     }
 
+    /// `(?, ?), (?, ?), …`: the rows of a `VALUES` list, a row of binds per element.
+    static func valueRows<T>(_ elements: [T], _ row: (T) -> [SQLBind]) -> SQLQueryString {
+        var values = SQLQueryString("")
+        for (i, element) in elements.enumerated() {
+            values.appendLiteral(i == 0 ? "(" : ", (")
+            for (j, bind) in row(element).enumerated() {
+                if j > 0 { values.appendLiteral(", ") }
+                values.appendInterpolation(bind)
+            }
+            values.appendLiteral(")")
+        }
+        return values
+    }
+
     struct ClientKey: Hashable { var conversationID: Conversation.ID; var sender: User.ID; var key: String }
 
-    /// Which of these client keys already have a message (index: conversation, sender, client key).
+    /// Which of these client keys already have a message: one lookup per key in the index on
+    /// (conversation, sender, client key). (Three `IN` lists made SQLite look up every combination
+    /// of the three: 4,096 lookups for a batch of 16 sends.)
     func existingClientKeys(_ db: any SQLDatabase, _ keys: [ClientKey]) async throws -> Set<ClientKey> {
         guard !keys.isEmpty else { return [] }
-        let wanted = Set(keys)
         var found: Set<ClientKey> = []
-        for chunk in Array(wanted).chunked(256) {
+        for chunk in Array(Set(keys)).inListChunks() {
             let rows = try await db.raw("""
-                SELECT conversation_id, sender_id, client_key FROM messages
-                WHERE conversation_id IN \(SQLBind.group(Array(Set(chunk.map(\.conversationID))).paddedInList()))
-                  AND sender_id IN \(SQLBind.group(Array(Set(chunk.map(\.sender))).paddedInList()))
-                  AND client_key IN \(SQLBind.group(Array(Set(chunk.map(\.key))).paddedInList()))
+                WITH wanted (conversation_id, sender_id, client_key) AS (VALUES \(Self.valueRows(chunk) { [SQLBind($0.conversationID), SQLBind($0.sender), SQLBind($0.key)] }))
+                SELECT m.conversation_id, m.sender_id, m.client_key FROM wanted
+                JOIN messages m ON m.conversation_id = wanted.conversation_id AND m.sender_id = wanted.sender_id AND m.client_key = wanted.client_key
                 """).all()
             for row in rows {
-                let key = ClientKey(conversationID: try row.decode(column: "conversation_id", as: Conversation.ID.self),
-                                    sender: try row.decode(column: "sender_id", as: User.ID.self),
-                                    key: try row.decode(column: "client_key", as: String.self))
-                if wanted.contains(key) { found.insert(key) }
+                found.insert(ClientKey(conversationID: try row.decode(column: "conversation_id", as: Conversation.ID.self),
+                                       sender: try row.decode(column: "sender_id", as: User.ID.self),
+                                       key: try row.decode(column: "client_key", as: String.self)))
             }
         }
         return found
