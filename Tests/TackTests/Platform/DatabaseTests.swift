@@ -101,6 +101,46 @@ struct DatabaseTests {
     }
 }
 
+/// Migrations that move data.
+@Suite("Data migrations")
+struct DataMigrationTests {
+    @Test("14 keeps every health submission and stores them in key order (SQLite)")
+    func healthSubmissionsClustered() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let driver = try SQLiteDriver(path: path, readers: 1, logger: ScratchDatabase.logger)
+        let database = Database(driver: driver)
+        let before = Array(Schema.migrations.dropLast())
+        #expect(Schema.migrations.last?.version == 14)
+        try await Migrator(database: database, migrations: before, logger: ScratchDatabase.logger).migrate()
+        // Two submissions as version 13 stored them (the rows they refer to are not needed here).
+        try await driver.withWriter { writer in
+            try writer.execute("PRAGMA foreign_keys = OFF")
+            try writer.execute("""
+                INSERT INTO health_submissions (org_id, report_id, day, user_id, answers, temperature, colour, revision, submitted_by, submitted_at)
+                VALUES ('o', 'r', '2026-12-01', 'u2', '{"t":37.5}', 37.5, 'yellow', 2, 'u2', 1.5),
+                       ('o', 'r', '2026-12-01', 'u1', NULL, NULL, 'green', 1, 'g', 2.5)
+                """)
+        }
+        #expect(try await Migrator(database: database, migrations: Schema.migrations, logger: ScratchDatabase.logger).migrate() == [14])
+        try await driver.withWriter { writer in try writer.execute("PRAGMA foreign_keys = ON") }
+        let rows = try await database.read { db in
+            try await db.raw("SELECT user_id, answers, temperature, colour, revision, submitted_by, submitted_at FROM health_submissions").all()
+        }
+        #expect(try rows.map { try $0.decode(column: "user_id", as: String.self) } == ["u1", "u2"], "in key order")
+        #expect(try rows[1].decode(column: "answers", as: String?.self) == #"{"t":37.5}"#)
+        #expect(try rows[1].decode(column: "temperature", as: Double?.self) == 37.5)
+        #expect(try rows[1].decode(column: "colour", as: String.self) == "yellow")
+        #expect(try rows[1].decode(column: "revision", as: Int.self) == 2)
+        #expect(try rows[0].decode(column: "submitted_by", as: String.self) == "g")
+        #expect(try rows[0].decode(column: "submitted_at", as: Double.self) == 2.5)
+        let ddl = try await database.read { db in
+            try await db.raw("SELECT sql FROM sqlite_master WHERE name = 'health_submissions'").first(decodingColumn: "sql", as: String.self)
+        }
+        #expect(ddl?.contains("WITHOUT ROWID") == true)
+    }
+}
+
 /// What only the SQLite adapter does: its own value encoding and the writer/reader split.
 @Suite("SQLite adapter")
 struct SQLiteAdapterTests {

@@ -1,7 +1,7 @@
 /// Every migration of Tack's schema, in order. See `Migration`.
 enum Schema {
     static let migrations: [Migration] = [directory, chat, jobs, ding, mail, announcements, health, departmentLinkUsers, live, liveMedia, liveReplay,
-                                          liveChat, liveRooms]
+                                          liveChat, liveRooms, healthSubmissionsClustered]
 
     /// 1: people, sessions, organisations, departments, members, invitations, the event log and
     /// idempotency keys.
