@@ -400,7 +400,7 @@ struct ChatStore: Sendable {
         var found: [ParticipantKey: (Participant, PersonRef)] = [:]
         for chunk in Array(Set(pairs)).inListChunks() {
             let rows = try await db.raw("""
-                WITH wanted (conversation_id, user_id) AS (VALUES \(Self.valueRows(chunk) { [SQLBind($0.conversationID), SQLBind($0.userID)] }))
+                WITH wanted (conversation_id, user_id) AS (VALUES \(chunk.valueRows { [SQLBind($0.conversationID), SQLBind($0.userID)] }))
                 SELECT cm.conversation_id, cm.user_id, cm.role, cm.joined_seq, cm.read_seq, u.name, mem.id AS member_id
                 FROM wanted JOIN conversation_members cm ON cm.conversation_id = wanted.conversation_id AND cm.user_id = wanted.user_id
                 JOIN users u ON u.id = cm.user_id
@@ -415,20 +415,6 @@ struct ChatStore: Sendable {
         return found
     }
 
-    /// `(?, ?), (?, ?), …`: the rows of a `VALUES` list, a row of binds per element.
-    static func valueRows<T>(_ elements: [T], _ row: (T) -> [SQLBind]) -> SQLQueryString {
-        var values = SQLQueryString("")
-        for (i, element) in elements.enumerated() {
-            values.appendLiteral(i == 0 ? "(" : ", (")
-            for (j, bind) in row(element).enumerated() {
-                if j > 0 { values.appendLiteral(", ") }
-                values.appendInterpolation(bind)
-            }
-            values.appendLiteral(")")
-        }
-        return values
-    }
-
     struct ClientKey: Hashable { var conversationID: Conversation.ID; var sender: User.ID; var key: String }
 
     /// Which of these client keys already have a message: one lookup per key in the index on
@@ -439,7 +425,7 @@ struct ChatStore: Sendable {
         var found: Set<ClientKey> = []
         for chunk in Array(Set(keys)).inListChunks() {
             let rows = try await db.raw("""
-                WITH wanted (conversation_id, sender_id, client_key) AS (VALUES \(Self.valueRows(chunk) { [SQLBind($0.conversationID), SQLBind($0.sender), SQLBind($0.key)] }))
+                WITH wanted (conversation_id, sender_id, client_key) AS (VALUES \(chunk.valueRows { [SQLBind($0.conversationID), SQLBind($0.sender), SQLBind($0.key)] }))
                 SELECT m.conversation_id, m.sender_id, m.client_key FROM wanted
                 JOIN messages m ON m.conversation_id = wanted.conversation_id AND m.sender_id = wanted.sender_id AND m.client_key = wanted.client_key
                 """).all()
@@ -521,12 +507,8 @@ struct ChatStore: Sendable {
     /// Moves watermarks forward (each only if behind), in one statement.
     func raiseReadSeqs(_ db: any SQLDatabase, _ raises: [ParticipantKey: Int64]) async throws {
         for chunk in raises.sorted(by: { ($0.key.conversationID.string, $0.key.userID.string) < ($1.key.conversationID.string, $1.key.userID.string) }).statementChunks() {
-            var values = SQLQueryString("")
-            for (i, (key, seq)) in chunk.enumerated() {
-                values.appendLiteral(i == 0 ? "(" : ", (")
-                values.appendInterpolation(bind: key.conversationID); values.appendLiteral(", ")
-                values.appendInterpolation(bind: key.userID); values.appendLiteral(", CAST(")
-                values.appendInterpolation(bind: seq); values.appendLiteral(" AS BIGINT))")
+            let values = chunk.valueRows { key, seq in
+                [SQLBind(key.conversationID), SQLBind(key.userID), SQLQueryString("CAST(\(bind: seq) AS BIGINT)")]
             }
             try await db.raw("""
                 WITH raised (conversation_id, user_id, seq) AS (VALUES \(values))

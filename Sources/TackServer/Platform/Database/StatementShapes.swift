@@ -1,3 +1,5 @@
+import SQLKit
+
 /// Batch statements in a few fixed shapes, so that a prepared statement is reused.
 ///
 /// A statement built for a batch (`VALUES (…), (…), …` or `IN (?, ?, …)`) has a different text
@@ -39,5 +41,22 @@ extension Array {
         while size < count { size *= 2 }
         guard let last else { return self }
         return self + repeatElement(last, count: size - count)
+    }
+}
+
+extension Sequence {
+    /// `(…, …), (…, …), …`: the rows of a `VALUES` list, an expression per column of each element's
+    /// row (binds, or e.g. a `CAST` where the engine must learn a column's type).
+    func valueRows(_ row: (Element) -> [any SQLExpression]) -> SQLQueryString {
+        var values = SQLQueryString("")
+        for (i, element) in enumerated() {
+            values.appendLiteral(i == 0 ? "(" : ", (")
+            for (j, expression) in row(element).enumerated() {
+                if j > 0 { values.appendLiteral(", ") }
+                values.appendInterpolation(expression)
+            }
+            values.appendLiteral(")")
+        }
+        return values
     }
 }
