@@ -20,6 +20,24 @@ struct SearchTokenTests {
         #expect(SearchTokens.index("开会meeting") == "开 会 开会 meeting")
     }
 
+    @Test("the scalar-by-scalar reading of plain Chinese and English gives the same runs as NFKC and graphemes")
+    func plainTextTakesTheShortWayToTheSameRuns() {
+        // What the short way reads, and what must send text the long way.
+        let plain: [String] = ["a", "Z", "q", "0", "9", " ", ",", "@", "-", "\r\n", "\t", "Ａ", "ｚ", "０", "，", "！", "　", "、", "。",
+                               "今", "天", "开", "会", "㐀", "鿿", String(repeating: "x", count: 70)]
+        let other: [String] = ["é", "e\u{301}", "ß", "İ", "ｶ", "か", "한", "\u{F900}", "Ⅻ", "ﬁ", "①", "😀", "今\u{FE00}", "\u{2028}"]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<2_000 {
+            let pieces = (0..<Int.random(in: 1...12, using: &generator)).map { _ in plain.randomElement(using: &generator)! }
+            let text = pieces.joined()
+            #expect(SearchTokens.plainRuns(text) == SearchTokens.foldedRuns(text), "\(text.debugDescription)")
+            var mixed = pieces
+            mixed.insert(other[round % other.count], at: Int.random(in: 0...pieces.count, using: &generator))
+            #expect(SearchTokens.plainRuns(mixed.joined()) == nil, "\(mixed.joined().debugDescription) needs NFKC or graphemes")
+        }
+        #expect(SearchTokens.index("ＭＥＥＴ　今天，三点。OK") == "meet 今 天 今天 三 点 三点 ok")
+    }
+
     @Test func fullWidthFormsFoldAndAttachmentNamesCount() {
         // NFKC for non-ASCII text; ASCII text takes the short way to the same tokens.
         #expect(SearchTokens.index("Ｍｅｅｔｉｎｇ　１２号") == "meeting 12 号")

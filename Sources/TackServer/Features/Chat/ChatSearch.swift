@@ -70,11 +70,53 @@ enum SearchTokens {
         }.joined(separator: " & ")
     }
 
-    private enum Run { case word(String), cjk([Character]) }
+    enum Run: Equatable { case word(String), cjk([Character]) }
 
     /// Splits text into words and CJK runs; everything else separates them. Tokens only hold
     /// letters, digits and CJK characters, so quoting them in either query language is safe.
     private static func runs(_ text: String) -> [Run] {
+        plainRuns(text) ?? foldedRuns(text)
+    }
+
+    /// `runs` for text of ASCII, Han ideographs, full-width ASCII forms and the ideographic space,
+    /// comma and full stop — most Chinese and English messages — read scalar by scalar: no
+    /// Foundation normalisation, no grapheme breaking (a send's tokens were ~4 % of its CPU).
+    /// The same runs as `foldedRuns` (tested); nil for any other text.
+    static func plainRuns(_ text: String) -> [Run]? {
+        var result: [Run] = []
+        var word: [UInt8] = []
+        var cjk: [Character] = []
+        func flush() {
+            if !word.isEmpty { result.append(.word(String(decoding: word.prefix(64), as: UTF8.self))); word.removeAll(keepingCapacity: true) }
+            if !cjk.isEmpty { result.append(.cjk(cjk)); cjk = [] }
+        }
+        for scalar in text.unicodeScalars {
+            var value = scalar.value
+            switch value {
+            case 0xFF01...0xFF5E: value -= 0xFEE0  // full-width ASCII, as NFKC folds it
+            case 0x3000: value = 0x20  // the ideographic space
+            default: break
+            }
+            switch value {
+            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39:
+                if !cjk.isEmpty { flush() }
+                word.append(UInt8(value) | (value <= 0x5A && value >= 0x41 ? 0x20 : 0))
+            case 0..<0x80, 0x3001, 0x3002:
+                flush()
+            case 0x3400...0x4DBF, 0x4E00...0x9FFF:
+                if !word.isEmpty { flush() }
+                cjk.append(Character(scalar))
+            default:
+                return nil
+            }
+        }
+        flush()
+        return result
+    }
+
+    /// `runs` for any text: NFKC (full-width letters and digits as their plain forms), lower
+    /// case, then character by character.
+    static func foldedRuns(_ text: String) -> [Run] {
         var result: [Run] = []
         var word = ""
         var cjk: [Character] = []
