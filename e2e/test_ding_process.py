@@ -1,6 +1,6 @@
 """DING and the job queue as processes: a scheduled DING survives kill -9 and fires once; two
-nodes on one PostgreSQL database run each due job exactly once, and events reach sockets on
-either node.
+nodes on one PostgreSQL database run each due job exactly once, events reach sockets on either
+node, and a session ended through one node stops working on the other.
 
 Scheduling is to the minute, so each test waits for the next minute to begin (at most ~70 s).
 """
@@ -232,6 +232,47 @@ def test_events_reach_sockets_connected_to_the_other_node():
             raise
         assert texts == ["short hello", long_text]
         assert ding_ids == [ding_id]
+    finally:
+        for s in (a, b):
+            if s.process.poll() is None:
+                s.stop(signal.SIGKILL)
+
+
+@pytest.mark.skipif(not DATABASE_URL, reason="two nodes share a PostgreSQL database")
+def test_signing_out_through_one_node_ends_the_session_on_the_other():
+    database = own_database()
+    a = Server(TACK_DATABASE_URL=database).start()
+    b = Server(TACK_DATABASE_URL=database, TACK_RUN_JOBS="0").start()
+    try:
+        ann, _ = person(a, "Ann")
+        # Node B has read the session and keeps it for a few seconds (its session cache).
+        assert b.call("GET", "/api/v1/me", None, ann)[0] == 200
+
+        async def scenario():
+            async with websockets.connect(f"ws://127.0.0.1:{b.port}/api/v1/events",
+                                          additional_headers={"Authorization": f"Bearer {ann}"}) as ws:
+                assert json.loads(await ws.recv())["type"] == "hello"
+                await ws.send(json.dumps({"type": "resume", "cursors": {}}))
+                while json.loads(await asyncio.wait_for(ws.recv(), timeout=30))["type"] != "resumed":
+                    pass
+                status, _ = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: a.call("POST", "/api/v1/auth/signout", None, ann))
+                assert status == 204
+                # Node B learns of the end from node A's notification: it closes the session's
+                # socket — and forgets the session — as it arrives.
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), timeout=30)
+                return closed.value.rcvd.code if closed.value.rcvd else None
+
+        try:
+            code = run_async(scenario())
+        except BaseException:
+            print("node A:", *a.log_lines[-20:], "node B:", *b.log_lines[-20:], sep="\n")
+            raise
+        assert code == 4001
+        status, problem = b.call("GET", "/api/v1/me", None, ann)
+        assert status == 401, problem
     finally:
         for s in (a, b):
             if s.process.poll() is None:

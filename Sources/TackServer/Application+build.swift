@@ -53,16 +53,18 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
     let driver: any DatabaseDriver
     var services: [any Service] = []
     let hub: any Hub
+    // Every node's hub forgets the sessions that end, wherever they were ended.
+    let sessions = SessionCache()
     if let url = configuration.databaseURL {
         let client = PostgresClient(configuration: try PostgresDriver.configuration(from: url), backgroundLogger: logger)
         services.append(client)
         driver = PostgresDriver(client: client, logger: logger)
         // Nodes sharing the database deliver each other's events.
-        let shared = PostgresHub(client: client, logger: logger)
+        let shared = PostgresHub(local: LocalHub(sessionEnded: { sessions.forget([$0]) }), client: client, logger: logger)
         services.append(shared)
         hub = shared
     } else {
-        hub = LocalHub()
+        hub = LocalHub(sessionEnded: { sessions.forget([$0]) })
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         driver = try SQLiteDriver(path: configuration.sqlitePath, synchronousFull: configuration.sqliteSynchronousFull, logger: logger)
     }
@@ -84,7 +86,7 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
         })
     let directory = DirectoryService(transactor: transactor, log: log, clock: clock,
                                      directoryChanged: { db, outbox, org, change in try await chat.followDirectory(db, outbox, org: org, change: change) })
-    let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock,
+    let auth = AuthService(transactor: transactor, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: clock, sessions: sessions,
                            profileChanged: { db, outbox, user in try await directory.announceProfileChange(db, outbox, user) })
     let invitations = InvitationService(directory: directory, clock: clock)
     let gateway = { (channel: DeliveryChannel) in

@@ -180,12 +180,70 @@ struct AuthAPITests {
     func adminReset(engine: Engine) async throws {
         try await withAPI(engine) { api in
             let ann = try await api.signUp("Ann")
+            #expect(try await api.call(.get, "/api/v1/me", as: ann).status == .ok, "the session is now in the server's cache")
             _ = try await api.parts.auth.resetPassword(login: ann.login, to: "brand new pass")
             #expect(try await api.call(.get, "/api/v1/me", as: ann).status == .unauthorized)
             let signIn = try await api.call(.post, "/api/v1/auth/signin", json: API.body(["login": ann.login, "password": "brand new pass"]))
             #expect(signIn.status == .ok)
         }
     }
+}
+
+/// The sessions a node keeps for a few seconds instead of reading them on every request.
+@Suite("Session cache")
+struct SessionCacheTests {
+    @Test("a session deleted without the hub (by another process) works here for at most the cache's lifetime", arguments: [Engine.sqlite])
+    func deletedBehindTheServersBack(engine: Engine) async throws {
+        let (clock, time) = WallClock.manual(Date())
+        try await withAPI(engine, clock: clock) { api in
+            let ann = try await api.signUp("Ann"), bob = try await api.signUp("Bob")
+            #expect(try await api.call(.get, "/api/v1/me", as: ann).status == .ok)
+            // As `tack admin reset-password` does from its own process: no hub message here.
+            let annID = try #require(User.ID(string: ann.userID))
+            _ = try await api.parts.database.write { db in try await AccountStore().deleteSessions(db, userID: annID, keeping: nil) }
+            #expect(try await api.call(.get, "/api/v1/me", as: ann).status == .ok, "still cached")
+            time.advance(by: api.parts.auth.sessions.lifetime)
+            #expect(try await api.call(.get, "/api/v1/me", as: ann).status == .unauthorized, "read again once the entry is too old")
+            #expect(try await api.call(.get, "/api/v1/me", as: bob).status == .ok)
+        }
+    }
+
+    func session(_ n: Int) -> Session {
+        Session(tokenHash: "hash\(n)", userID: .random(), kind: .token, expiresAt: Date().addingTimeInterval(3600))
+    }
+
+    @Test("a read that began before a session ended is not remembered after it")
+    func readRacingAnEnd() {
+        let cache = SessionCache(lifetime: 5)
+        let now = Date()
+        guard case .miss(let generation) = cache.lookup("hash1", now: now) else { Issue.record("empty cache hit"); return }
+        // The session is deleted and its end delivered while the read was on its way.
+        cache.forget(["hash1"])
+        cache.remember(session(1), readAt: now, generation: generation)
+        guard case .miss(let next) = cache.lookup("hash1", now: now) else { Issue.record("a stale read was kept"); return }
+        cache.remember(session(1), readAt: now, generation: next)
+        guard case .hit(let hit) = cache.lookup("hash1", now: now) else { Issue.record("a fresh read was not kept"); return }
+        #expect(hit.tokenHash == "hash1")
+        #expect(cache.lookup("hash1", now: now.addingTimeInterval(5)).isMiss, "trusted for the lifetime only")
+    }
+
+    @Test("the cache holds at most its capacity, dropping stale entries first")
+    func capacity() {
+        let cache = SessionCache(lifetime: 5, capacity: 4)
+        let start = Date()
+        for n in 0..<2 { cache.remember(session(n), readAt: start, generation: 0) }
+        for n in 2..<4 { cache.remember(session(n), readAt: start.addingTimeInterval(4), generation: 0) }
+        cache.remember(session(4), readAt: start.addingTimeInterval(6), generation: 0)
+        #expect(cache.count == 3, "the two stale entries made room")
+        #expect(!cache.lookup("hash3", now: start.addingTimeInterval(6)).isMiss)
+        for n in 5..<7 { cache.remember(session(n), readAt: start.addingTimeInterval(6), generation: 0) }
+        #expect(cache.count <= 4)
+        #expect(!cache.lookup("hash6", now: start.addingTimeInterval(6)).isMiss)
+    }
+}
+
+extension SessionCache.Lookup {
+    var isMiss: Bool { if case .miss = self { true } else { false } }
 }
 
 /// What every response carries and how the server answers what it does not understand.

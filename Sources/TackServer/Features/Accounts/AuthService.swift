@@ -23,17 +23,20 @@ final class AuthService: Sendable {
     private let perAccount: RateLimiter
     private let perAddress: RateLimiter
     private let signUps: RateLimiter
+    /// Sessions read recently; the hub forgets the ones that end (`buildParts` wires it).
+    let sessions: SessionCache
     /// Announces that a person's name (or claimed state) changed, inside the transaction that
     /// changed it: the directory emits `member.updated` in each of their organisations.
     private let profileChanged: @Sendable (any SQLDatabase, Outbox, User.ID) async throws -> Void
 
-    init(transactor: Transactor, hasher: PasswordHasher, clock: WallClock, limits: Limits = Limits(),
+    init(transactor: Transactor, hasher: PasswordHasher, clock: WallClock, limits: Limits = Limits(), sessions: SessionCache = SessionCache(),
          profileChanged: @escaping @Sendable (any SQLDatabase, Outbox, User.ID) async throws -> Void = { _, _, _ in }) {
         self.transactor = transactor
         self.profileChanged = profileChanged
         self.hasher = hasher
         self.clock = clock
         self.limits = limits
+        self.sessions = sessions
         perAccount = RateLimiter(limits.signInPerAccount, clock: clock)
         perAddress = RateLimiter(limits.signInPerAddress, clock: clock)
         signUps = RateLimiter(limits.signUpPerAddress, clock: clock)
@@ -131,19 +134,29 @@ final class AuthService: Sendable {
 
     /// The identity a session token stands for, or nil if it is unknown or expired.
     ///
-    /// Looked up on every request (one primary-key read on a reader connection) rather than
-    /// cached, so that signing out, a password change or an admin's reset ends a session at once
-    /// on every process and node. Expiry slides forward at most once a day per session.
+    /// A primary-key read on a reader connection, kept in `sessions` for a few seconds so that a
+    /// client's next requests skip it. Signing out, a password change or an admin's reset still
+    /// end a session at once on every node: they publish `HubMessage.endSessions`, which makes
+    /// every node's hub forget it (`SessionCache`). Expiry slides forward at most once a day per
+    /// session.
     func authenticate(token: String) async throws -> Identity? {
         guard !token.isEmpty, token.count <= 200 else { return nil }
         let hash = Secrets.sha256(token)
         let now = clock.now()
-        guard let session = try await database.read({ db in try await store.fetchSession(db, tokenHash: hash) }),
-              session.expiresAt > now
-        else { return nil }
+        let session: Session
+        switch sessions.lookup(hash, now: now) {
+        case .hit(let cached):
+            session = cached
+        case .miss(let generation):
+            guard let stored = try await database.read({ db in try await store.fetchSession(db, tokenHash: hash) }) else { return nil }
+            sessions.remember(stored, readAt: now, generation: generation)
+            session = stored
+        }
+        guard session.expiresAt > now else { return nil }
         let renewed = now.addingTimeInterval(limits.sessionIdleLifetime)
         if renewed.timeIntervalSince(session.expiresAt) > 86_400 {
             try await transactor.run { db, _ in try await store.extendSession(db, tokenHash: hash, expiresAt: renewed, now: now) }
+            sessions.extended(hash, to: renewed)
         }
         return Identity(userID: session.userID, sessionHash: hash, kind: session.kind)
     }

@@ -39,8 +39,13 @@ public final class LocalHub: Hub {
         var conversationsOf: [ObjectIdentifier: Set<Conversation.ID>] = [:]
     }
     private let registry = Mutex(Registry())
+    /// Told of every session whose end this hub delivers, from this node or another (the
+    /// session cache forgets it).
+    private let sessionEnded: @Sendable (String) -> Void
 
-    public init() {}
+    public init(sessionEnded: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.sessionEnded = sessionEnded
+    }
 
     public var connectionCount: Int { registry.withLock { $0.all.count } }
 
@@ -83,6 +88,7 @@ public final class LocalHub: Hub {
     }
 
     private func deliver(_ message: HubMessage) {
+        if case .session(let hash) = message.audience, case .close = message.payload { sessionEnded(hash) }
         let targets: [RealtimeConnection] = registry.withLock { r in
             if let change = message.membershipChange {
                 // Start or stop routing the organisation's events to the person's connections.
