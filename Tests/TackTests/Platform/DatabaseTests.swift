@@ -177,4 +177,31 @@ struct SQLiteAdapterTests {
         }
         #expect(checkpoint == 8000, "the writer checkpoints every 8,000 pages")
     }
+
+    @Test("the checkpoint thread copies what the writer committed into the database file, and stops with the driver")
+    func checkpointsBesideTheWriter() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        var driver: SQLiteDriver? = try SQLiteDriver(path: path, readers: 1, logger: ScratchDatabase.logger)
+        let checkpointer = try #require(driver?.checkpointer)
+        try await driver?.transaction { db in try await db.raw("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").run() }
+        for i in 0..<20 {
+            try await driver?.transaction { db in try await db.raw("INSERT INTO t (v) VALUES (\(bind: String(repeating: "x", count: 3000) + String(i)))").run() }
+        }
+        #expect(checkpointer.hasPendingCommits, "each commit asks for a checkpoint at the thread's next turn")
+        let pass = try #require(await checkpointer.checkpointNow())
+        #expect(pass.logFrames >= 20, "the log holds the commits")
+        #expect(pass.checkpointed == pass.logFrames, "and all of it is copied, the writer idle")
+        #expect(!checkpointer.hasPendingCommits)
+        // What the log held is in the database file: a copy of the file alone (no log) has it.
+        let copy = path + ".copy"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let alone = try SQLiteConnection(path: copy, readOnly: true, pragmas: [])
+        var count = 0
+        try alone.query("SELECT COUNT(*) AS n FROM t", []) { row in if case .integer(let n) = try row.value("n") { count = Int(n) } }
+        #expect(count == 20)
+        driver = nil
+        #expect(await checkpointer.checkpointNow() == nil, "the thread ended with its driver")
+    }
 }

@@ -74,6 +74,8 @@ final class SQLiteDriver: DatabaseDriver {
     private let writer: SQLiteConnection
     private let writerLock = AsyncLock()
     private let readers: AsyncPool<SQLiteConnection>
+    /// Copies the log into the database file beside the writer.
+    let checkpointer: SQLiteCheckpointer
     private let logger: Logger
 
     /// - Parameters:
@@ -84,9 +86,10 @@ final class SQLiteDriver: DatabaseDriver {
     init(path: String, readers readerCount: Int = 4, synchronousFull: Bool = false, logger: Logger) throws {
         self.logger = logger
         let common = ["PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"]
+        let synchronous = "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")"
         writer = try SQLiteConnection(path: path, readOnly: false, pragmas: common + [
             "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")",
+            synchronous,
             "PRAGMA temp_store = MEMORY",
             // The writer keeps the hot pages of every index (a morning's reports, cards) in its
             // cache instead of reading them back for each batch.
@@ -95,15 +98,19 @@ final class SQLiteDriver: DatabaseDriver {
             // Checkpoint every 8,000 pages (32 MiB of log) instead of 1,000: a page rewritten by
             // many commits (an index's inner pages, a busy conversation's leaf) is copied into the
             // database once per checkpoint, and checkpoints' flushes are fewer. Persisted sends
-            // 2,210 → 2,550/s (docs/benchmarks.md); the price is a longer pause per checkpoint.
+            // 2,210 → 2,550/s (docs/benchmarks.md). The pause this would cost the writer is
+            // mostly taken off it by `checkpointer`, which copies the log as it grows.
             "PRAGMA wal_autocheckpoint = 8000",
         ])
+        checkpointer = SQLiteCheckpointer(connection: try SQLiteConnection(path: path, readOnly: false, pragmas: common + [synchronous]))
         readers = AsyncPool(try (0..<max(1, readerCount)).map { _ in
             try SQLiteConnection(path: path, readOnly: true, pragmas: common + [
                 "PRAGMA query_only = 1", "PRAGMA cache_size = -16384", "PRAGMA mmap_size = 268435456",
             ])
         })
     }
+
+    deinit { checkpointer.stop() }
 
     func read<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
         try await readers.withResource { connection in
@@ -118,6 +125,7 @@ final class SQLiteDriver: DatabaseDriver {
             do {
                 let result = try await body(SQLiteSQLDatabase(connection: writer, logger: logger))
                 try writer.execute("COMMIT")
+                checkpointer.committed()
                 return result
             } catch {
                 if writer.inTransaction { try? writer.execute("ROLLBACK") }
