@@ -60,7 +60,8 @@ final class SQLiteCheckpointer: Sendable {
     /// Whether commits are waiting for the next turn.
     var hasPendingCommits: Bool { pending.load(ordering: .acquiring) }
 
-    /// Has the thread checkpoint now, and returns what it found (nil if it stopped first).
+    /// Has the thread checkpoint now, and returns what it found: nil if the thread stopped first
+    /// or the checkpoint could not run (another one was running).
     func checkpointNow() async -> Pass? {
         await withCheckedContinuation { continuation in
             let stop = waiters.withLock { w -> Bool in
