@@ -60,6 +60,10 @@ public enum Tack {
         try await withDatabaseServices(parts) {
             try await parts.migrator.migrate()
             let user = try await parts.auth.resetPassword(login: login, to: password)
+            // Running servers are not told (this process is not on their hub): each trusts a
+            // session it has read for `SessionCache.lifetime`. Wait that out, so that when the
+            // command returns no server accepts the old sessions.
+            try await Task.sleep(for: .seconds(parts.auth.sessions.lifetime))
             print("The password of \(user.name) (\(user.email ?? user.phone ?? login)) was changed; they were signed out everywhere.")
         }
     }

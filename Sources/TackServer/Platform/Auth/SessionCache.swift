@@ -9,7 +9,7 @@ import Synchronization
 /// (signing out, a password change or reset, the socket sweeper) is forgotten at once: each of
 /// those publishes `HubMessage.endSessions`, and every node's hub calls `forget` as it delivers
 /// it. Only a session deleted without the hub — by `tack admin reset-password`, which runs as a
-/// process of its own — goes on working here for at most `lifetime`.
+/// process of its own — goes on working here for at most `lifetime` (the command waits that out).
 final class SessionCache: Sendable {
     enum Lookup {
         case hit(Session)
