@@ -6,6 +6,7 @@ Scheduling is to the minute, so each test waits for the next minute to begin (at
 """
 
 import asyncio
+import contextlib
 import datetime
 import json
 import signal
@@ -61,6 +62,20 @@ def own_database() -> str:
     name = f"ding_{uuid.uuid4().hex[:12]}"
     subprocess.run([PSQL, DATABASE_URL, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
     return DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@contextlib.contextmanager
+def two_nodes(a_env: dict | None = None, b_env: dict | None = None):
+    """Two servers on one fresh PostgreSQL database; both are killed afterwards."""
+    database = own_database()
+    a = Server(TACK_DATABASE_URL=database, **(a_env or {})).start()
+    b = Server(TACK_DATABASE_URL=database, **(b_env or {})).start()
+    try:
+        yield a, b
+    finally:
+        for s in (a, b):
+            if s.process.poll() is None:
+                s.stop(signal.SIGKILL)
 
 
 async def await_ding(port: int, token: str, ding_id: str, timeout: float) -> dict:
@@ -144,10 +159,7 @@ def test_a_scheduled_ding_survives_kill_9_and_fires_once():
 @pytest.mark.skipif(not DATABASE_URL, reason="two nodes share a PostgreSQL database")
 def test_two_nodes_run_each_due_job_exactly_once():
     # Small batches so that both nodes take part.
-    database = own_database()
-    a = Server(TACK_JOB_BATCH="4", TACK_DATABASE_URL=database).start()
-    b = Server(TACK_JOB_BATCH="4", TACK_DATABASE_URL=database).start()
-    try:
+    with two_nodes({"TACK_JOB_BATCH": "4"}, {"TACK_JOB_BATCH": "4"}) as (a, b):
         ann, _ = person(a, "Ann")
         people = [person(a, f"Member {i}") for i in range(6)]
         org, members = organisation(a, ann, [token for token, _ in people])
@@ -175,26 +187,19 @@ def test_two_nodes_run_each_due_job_exactly_once():
             for recipient in view["recipients"]:
                 assert [(x["channel"], x["status"]) for x in recipient["attempts"]] == [("app", "delivered")], view
         # Both nodes claimed some of them, and no job is left or failed.
-        rows = subprocess.run([PSQL, database, "-tAc",
+        rows = subprocess.run([PSQL, a.extra_env["TACK_DATABASE_URL"], "-tAc",
                                f"SELECT claimed_by, state, count(*) FROM jobs WHERE org_id = '{org}' GROUP BY 1, 2"],
                               capture_output=True, text=True, check=True).stdout.split()
         states = {row.split("|")[1] for row in rows}
         workers = {row.split("|")[0] for row in rows}
         assert states == {"done"}, rows
         assert len(workers) >= 2, rows
-    finally:
-        for s in (a, b):
-            if s.process.poll() is None:
-                s.stop(signal.SIGKILL)
 
 
 @pytest.mark.skipif(not DATABASE_URL, reason="two nodes share a PostgreSQL database")
 def test_events_reach_sockets_connected_to_the_other_node():
-    database = own_database()
     # Jobs run on node A only, so a DING's in-app delivery starts there.
-    a = Server(TACK_DATABASE_URL=database).start()
-    b = Server(TACK_DATABASE_URL=database, TACK_RUN_JOBS="0").start()
-    try:
+    with two_nodes(b_env={"TACK_RUN_JOBS": "0"}) as (a, b):
         ann, _ = person(a, "Ann")
         bob, bob_user = person(a, "Bob")
         org, (bob_member,) = organisation(a, ann, [bob])
@@ -232,18 +237,11 @@ def test_events_reach_sockets_connected_to_the_other_node():
             raise
         assert texts == ["short hello", long_text]
         assert ding_ids == [ding_id]
-    finally:
-        for s in (a, b):
-            if s.process.poll() is None:
-                s.stop(signal.SIGKILL)
 
 
 @pytest.mark.skipif(not DATABASE_URL, reason="two nodes share a PostgreSQL database")
 def test_signing_out_through_one_node_ends_the_session_on_the_other():
-    database = own_database()
-    a = Server(TACK_DATABASE_URL=database).start()
-    b = Server(TACK_DATABASE_URL=database, TACK_RUN_JOBS="0").start()
-    try:
+    with two_nodes(b_env={"TACK_RUN_JOBS": "0"}) as (a, b):
         ann, _ = person(a, "Ann")
         # Node B has read the session and keeps it for a few seconds (its session cache).
         assert b.call("GET", "/api/v1/me", None, ann)[0] == 200
@@ -273,7 +271,3 @@ def test_signing_out_through_one_node_ends_the_session_on_the_other():
         assert code == 4001
         status, problem = b.call("GET", "/api/v1/me", None, ann)
         assert status == 401, problem
-    finally:
-        for s in (a, b):
-            if s.process.poll() is None:
-                s.stop(signal.SIGKILL)

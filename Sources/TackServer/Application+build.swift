@@ -60,11 +60,11 @@ public func buildParts(_ configuration: TackConfiguration, clock: WallClock = .l
         services.append(client)
         driver = PostgresDriver(client: client, logger: logger)
         // Nodes sharing the database deliver each other's events.
-        let shared = PostgresHub(local: LocalHub(sessionEnded: { sessions.forget([$0]) }), client: client, logger: logger)
+        let shared = PostgresHub(local: LocalHub(sessionEnded: sessions.forget), client: client, logger: logger)
         services.append(shared)
         hub = shared
     } else {
-        hub = LocalHub(sessionEnded: { sessions.forget([$0]) })
+        hub = LocalHub(sessionEnded: sessions.forget)
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         driver = try SQLiteDriver(path: configuration.sqlitePath, synchronousFull: configuration.sqliteSynchronousFull, logger: logger)
     }

@@ -218,7 +218,7 @@ struct SessionCacheTests {
         let now = Date()
         guard case .miss(let generation) = cache.lookup("hash1", now: now) else { Issue.record("empty cache hit"); return }
         // The session is deleted and its end delivered while the read was on its way.
-        cache.forget(["hash1"])
+        cache.forget("hash1")
         cache.remember(session(1), readAt: now, generation: generation)
         guard case .miss(let next) = cache.lookup("hash1", now: now) else { Issue.record("a stale read was kept"); return }
         cache.remember(session(1), readAt: now, generation: next)

@@ -65,11 +65,11 @@ final class SessionCache: Sendable {
         state.withLock { s in s.entries[tokenHash]?.session.expiresAt = expiresAt }
     }
 
-    /// Drops sessions that ended.
-    func forget<Hashes: Sequence>(_ tokenHashes: Hashes) where Hashes.Element == String {
+    /// Drops a session that ended.
+    func forget(_ tokenHash: String) {
         state.withLock { s in
             s.generation &+= 1
-            for hash in tokenHashes { s.entries[hash] = nil }
+            s.entries[tokenHash] = nil
         }
     }
 

@@ -34,14 +34,9 @@ final class SQLiteCheckpointer: Sendable {
                 _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
                 if stopped.load(ordering: .acquiring) { break }
                 guard pending.exchange(false, ordering: .acquiringAndReleasing) else { continue }
-                let pass = Self.checkpoint(connection)
-                for waiter in waiters.withLock({ w -> [CheckedContinuation<Pass?, Never>] in defer { w.removeAll() }; return w }) {
-                    waiter.resume(returning: pass)
-                }
+                answerWaiters(Self.checkpoint(connection))
             }
-            for waiter in waiters.withLock({ w -> [CheckedContinuation<Pass?, Never>] in defer { w.removeAll() }; return w }) {
-                waiter.resume(returning: nil)
-            }
+            answerWaiters(nil)
         }
         thread.start()
     }
@@ -73,6 +68,10 @@ final class SQLiteCheckpointer: Sendable {
             pending.store(true, ordering: .releasing)
             wake.signal()
         }
+    }
+
+    private func answerWaiters(_ pass: Pass?) {
+        for waiter in waiters.withLock({ w in defer { w.removeAll() }; return w }) { waiter.resume(returning: pass) }
     }
 
     private static func checkpoint(_ connection: SQLiteConnection) -> Pass? {
